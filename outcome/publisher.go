@@ -1,0 +1,127 @@
+package outcome
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	MaxLenDefault        = 100_000
+	SeenTTLDefault       = 7 * 24 * time.Hour
+	CallbackQueueDefault = "default"
+)
+
+// Config configures a Publisher.
+type Config struct {
+	// Stream is the stream key. Default Stream ("vlensq:outcomes").
+	Stream string
+	// MaxLen caps the stream (approximate MAXLEN, oldest entries go first).
+	// Default MaxLenDefault.
+	MaxLen int64
+	// SeenTTL is how long the per-task marker that makes publishing
+	// idempotent lives. Default SeenTTLDefault (7 days): a task re-run by
+	// crash recovery within that time publishes nothing twice.
+	SeenTTL time.Duration
+	// CallbackQueue is the asynq queue of callback deliveries. Default
+	// CallbackQueueDefault.
+	CallbackQueue string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Publisher appends outcomes to the stream and schedules callbacks.
+type Publisher struct {
+	rdb    redis.UniversalClient
+	client *asynq.Client
+	cfg    Config
+}
+
+// NewPublisher returns a Publisher. client enqueues callback deliveries; it
+// may be nil when no task carries a callback_url (a callback then fails with
+// an error rather than being dropped).
+func NewPublisher(rdb redis.UniversalClient, client *asynq.Client, cfg Config) *Publisher {
+	cfg.Stream = cmp.Or(cfg.Stream, Stream)
+	cfg.MaxLen = cmp.Or(cfg.MaxLen, MaxLenDefault)
+	cfg.SeenTTL = cmp.Or(cfg.SeenTTL, SeenTTLDefault)
+	cfg.CallbackQueue = cmp.Or(cfg.CallbackQueue, CallbackQueueDefault)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Publisher{rdb: rdb, client: client, cfg: cfg}
+}
+
+// seenKey shares the stream's hash slot ({vlensq:outcomes} hashes like the
+// bare stream key), so the publish script is valid on Redis Cluster.
+func (p *Publisher) seenKey(taskID string) string {
+	return "{" + p.cfg.Stream + "}:seen:" + taskID
+}
+
+// publishScript writes the per-task marker and the stream entry together.
+// KEYS[1] marker, KEYS[2] stream; ARGV[1] ttl ms, ARGV[2] maxlen, ARGV[3]
+// marker value, ARGV[4..] entry fields.
+var publishScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+  return 1
+end
+return 0
+`)
+
+// Publish records o as the outcome of its task. It returns false when an
+// outcome of the same task was already published (nothing is written then).
+// When callbackURL is set, a callback delivery is enqueued first, keyed by the
+// task id, so a crash between the two steps cannot lose the callback nor
+// deliver it twice.
+func (p *Publisher) Publish(ctx context.Context, o Outcome, callbackURL string) (bool, error) {
+	if o.TaskID == "" {
+		return false, errors.New("outcome: task_id is required")
+	}
+	if o.At.IsZero() {
+		o.At = p.cfg.Now()
+	}
+	if callbackURL != "" {
+		if err := p.enqueueCallback(ctx, o, callbackURL); err != nil {
+			return false, err
+		}
+	}
+	marker, err := json.Marshal(seenMarker{Status: o.Status, DeadLetterID: o.DeadLetterID})
+	if err != nil {
+		return false, err
+	}
+	args := append([]any{p.cfg.SeenTTL.Milliseconds(), p.cfg.MaxLen, string(marker)}, o.fields()...)
+	n, err := publishScript.Run(ctx, p.rdb, []string{p.seenKey(o.TaskID), p.cfg.Stream}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("outcome: publish task %s: %w", o.TaskID, err)
+	}
+	return n == 1, nil
+}
+
+type seenMarker struct {
+	Status       Status `json:"status"`
+	DeadLetterID string `json:"dead_letter_id,omitempty"`
+}
+
+// Seen reports whether the task already has a published outcome, and which.
+// Handlers call it first, so a task re-run after a crash ends as it ended.
+func (p *Publisher) Seen(ctx context.Context, taskID string) (status Status, deadLetterID string, ok bool, err error) {
+	v, err := p.rdb.Get(ctx, p.seenKey(taskID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("outcome: read marker of task %s: %w", taskID, err)
+	}
+	var m seenMarker
+	if err := json.Unmarshal(v, &m); err != nil {
+		return "", "", false, fmt.Errorf("outcome: bad marker of task %s: %w", taskID, err)
+	}
+	return m.Status, m.DeadLetterID, true, nil
+}
