@@ -1,0 +1,111 @@
+// Package metrics defines vlensq's Prometheus metrics. Every label has a
+// bounded set of values: task types, classes and categories are fixed lists,
+// endpoints are path templates, tenants come from the tenants file, and Vlens
+// codes are capped (see Code). No secret or payload value is ever a label.
+package metrics
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// MaxCodeLabels bounds the distinct values of the "code" label. Codes beyond
+// it are counted under "other", so a misbehaving server cannot blow up the
+// series count.
+const MaxCodeLabels = 200
+
+// Metrics holds the collectors. The zero value is not usable; call New.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	TasksProcessed  *prometheus.CounterVec   // type, class, category, code
+	TaskAttempts    *prometheus.HistogramVec // type, status
+	TaskDuration    *prometheus.HistogramVec // type, class
+	VlensCalls      *prometheus.HistogramVec // endpoint, class
+	TokenRefreshes  *prometheus.CounterVec   // kind, result
+	RateLimitWaits  *prometheus.CounterVec   // tenant
+	DeadLetters     *prometheus.CounterVec   // type, category
+	UnknownCodes    *prometheus.CounterVec   // code
+	DeadLetterTrims *prometheus.CounterVec   // reason
+	Callbacks       *prometheus.CounterVec   // result
+
+	mu    sync.Mutex
+	codes map[int]struct{}
+}
+
+// New registers vlensq's metrics, plus the Go and process collectors, on a
+// new registry.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		TasksProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_tasks_processed_total",
+			Help: "Task attempts by type and verdict (class, category, Vlens code).",
+		}, []string{"type", "class", "category", "code"}),
+		TaskAttempts: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vlensq_task_attempts",
+			Help:    "Attempts a task took until its terminal outcome.",
+			Buckets: []float64{1, 2, 3, 4, 5, 8, 13},
+		}, []string{"type", "status"}),
+		TaskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vlensq_task_duration_seconds",
+			Help:    "Handler time per attempt.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 12),
+		}, []string{"type", "class"}),
+		VlensCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vlensq_vlens_call_duration_seconds",
+			Help:    "Vlens HTTP call latency by endpoint (path template) and class.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 12),
+		}, []string{"endpoint", "class"}),
+		TokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_token_refreshes_total",
+			Help: "Token refreshes and logins by owner kind (tenant, user) and result.",
+		}, []string{"kind", "result"}),
+		RateLimitWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_rate_limit_waits_total",
+			Help: "Calls held back by the per-tenant rate limit.",
+		}, []string{"tenant"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_dead_letters_total",
+			Help: "Tasks dead-lettered by type and category.",
+		}, []string{"type", "category"}),
+		UnknownCodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_unknown_codes_total",
+			Help: "Vlens answers whose code or message the classification table does not know.",
+		}, []string{"code"}),
+		DeadLetterTrims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_dead_letter_trimmed_total",
+			Help: "Dead-letter records removed by retention, by reason (age, count).",
+		}, []string{"reason"}),
+		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_callbacks_total",
+			Help: "Callback deliveries by result.",
+		}, []string{"result"}),
+		codes: map[int]struct{}{},
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		m.TasksProcessed, m.TaskAttempts, m.TaskDuration, m.VlensCalls, m.TokenRefreshes,
+		m.RateLimitWaits, m.DeadLetters, m.UnknownCodes, m.DeadLetterTrims, m.Callbacks,
+	)
+	return m
+}
+
+// Code renders a Vlens code as a bounded label value: "" for none, the number
+// for the first MaxCodeLabels distinct codes seen, "other" after that.
+func (m *Metrics) Code(code int) string {
+	if code == 0 {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.codes[code]; !ok {
+		if len(m.codes) >= MaxCodeLabels {
+			return "other"
+		}
+		m.codes[code] = struct{}{}
+	}
+	return strconv.Itoa(code)
+}
