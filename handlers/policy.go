@@ -1,0 +1,135 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Defaults of Policy: the Vlens errors page's strategy (500 ms → 1 s → 2 s →
+// 4 s, max 3 attempts, cap 8 s).
+const (
+	BaseDelayDefault    = 500 * time.Millisecond
+	MaxDelayDefault     = 8 * time.Second
+	MultiplierDefault   = 2.0
+	JitterDefault       = 0.2
+	MaxAttemptsDefault  = 3
+	ThrottleMinDefault  = time.Second
+	ThrottleMaxDefault  = 10 * time.Minute
+	ThrottleJitterRatio = 0.1
+)
+
+// Policy is the retry policy of transient and throttled failures.
+type Policy struct {
+	// BaseDelay is the delay before the first retry. Default BaseDelayDefault.
+	BaseDelay time.Duration
+	// Multiplier grows the delay per retry. Default MultiplierDefault.
+	Multiplier float64
+	// MaxDelay caps the delay. Default MaxDelayDefault.
+	MaxDelay time.Duration
+	// Jitter takes up to this fraction off each delay, at random, so that
+	// tasks failing together do not retry together. Default JitterDefault;
+	// a negative value disables jitter.
+	Jitter float64
+	// MaxAttempts bounds the attempts of a task failing transiently,
+	// including the first; the last failure dead-letters the task as
+	// retries_exhausted. Default MaxAttemptsDefault.
+	MaxAttempts int
+	// ThrottleMin and ThrottleMax bound the wait of a throttled task (429,
+	// 4003, local rate limit) when Vlens gives no usable Retry-After.
+	// Throttled waits never use up attempts. Defaults ThrottleMinDefault,
+	// ThrottleMaxDefault.
+	ThrottleMin, ThrottleMax time.Duration
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = BaseDelayDefault
+	}
+	if p.Multiplier < 1 {
+		p.Multiplier = MultiplierDefault
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = MaxDelayDefault
+	}
+	if p.Jitter == 0 {
+		p.Jitter = JitterDefault
+	}
+	if p.Jitter < 0 {
+		p.Jitter = 0
+	}
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = MaxAttemptsDefault
+	}
+	if p.ThrottleMin <= 0 {
+		p.ThrottleMin = ThrottleMinDefault
+	}
+	if p.ThrottleMax <= 0 {
+		p.ThrottleMax = ThrottleMaxDefault
+	}
+	return p
+}
+
+func (p Policy) validate() error {
+	if p.Jitter >= 1 {
+		return fmt.Errorf("retry policy: jitter must be below 1, got %v", p.Jitter)
+	}
+	if p.MaxDelay < p.BaseDelay {
+		return fmt.Errorf("retry policy: max delay %v is below the base delay %v", p.MaxDelay, p.BaseDelay)
+	}
+	if p.ThrottleMax < p.ThrottleMin {
+		return fmt.Errorf("retry policy: throttle max %v is below throttle min %v", p.ThrottleMax, p.ThrottleMin)
+	}
+	return nil
+}
+
+// Backoff is the nominal delay before retry n+1 (n failed attempts so far, 0
+// for the first failure), without jitter: BaseDelay·Multiplier^n, capped.
+func (p Policy) Backoff(n int) time.Duration {
+	d := float64(p.BaseDelay)
+	for range n {
+		d *= p.Multiplier
+		if d >= float64(p.MaxDelay) {
+			return p.MaxDelay
+		}
+	}
+	return min(time.Duration(d), p.MaxDelay)
+}
+
+// jittered takes a random fraction (up to Jitter) off d.
+func (p Policy) jittered(d time.Duration, r float64) time.Duration {
+	return d - time.Duration(float64(d)*p.Jitter*r)
+}
+
+// Delay is the delay asynq waits before running a failed task again: the
+// backoff for transient failures, the requested wait for throttled ones.
+// It is the RetryDelayFunc of the worker (see ServerConfig).
+func (p Policy) Delay(n int, err error) time.Duration {
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		w := min(max(te.Wait, p.ThrottleMin), p.ThrottleMax)
+		// Spread throttled tasks a little so they do not return in a burst.
+		return w + time.Duration(float64(w)*ThrottleJitterRatio*rand.Float64())
+	}
+	return p.jittered(p.Backoff(n), rand.Float64())
+}
+
+// ThrottledError asks asynq to run the task again after Wait without spending
+// one of its attempts (see IsFailure).
+type ThrottledError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("throttled, retry in %v: %v", e.Wait.Round(time.Millisecond), e.Err)
+}
+
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// IsFailure tells asynq which errors spend an attempt: all but throttling.
+func IsFailure(err error) bool {
+	var te *ThrottledError
+	return !errors.As(err, &te)
+}
