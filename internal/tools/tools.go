@@ -7,6 +7,7 @@ package tools
 import (
 	_ "github.com/alicebob/miniredis/v2"
 	_ "github.com/chromedp/chromedp"
+	_ "golang.org/x/crypto/bcrypt"
 	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/go-redis/redis_rate/v10"
 	_ "github.com/hibiken/asynq"
