@@ -321,7 +321,9 @@ func TestTokenExpiryFault(t *testing.T) {
 
 func TestLatencyFault(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *Options) { o.Faults = Faults{LatencyMin: 60 * time.Millisecond, LatencyMax: 60 * time.Millisecond} })
+	b := setup(t, func(o *Options) {
+		o.Faults = Faults{LatencyMin: 60 * time.Millisecond, LatencyMax: 60 * time.Millisecond}
+	})
 	start := time.Now()
 	wantSuccess(t, b.post(t, pathOCRFront, "", frontBody(nil)))
 	if el := time.Since(start); el < 60*time.Millisecond {

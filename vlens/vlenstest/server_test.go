@@ -1,0 +1,64 @@
+package vlenstest
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewTestServerClosesOnCleanup(t *testing.T) {
+	t.Parallel()
+	var url string
+	t.Run("inner", func(t *testing.T) {
+		s := NewTestServer(t, Options{Tenants: DemoTenants()})
+		url = s.URL
+		resp, err := s.Client().Get(s.URL + pathEligibility)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401 without an ApiKey", resp.StatusCode)
+		}
+	})
+	client := &http.Client{Timeout: 5 * time.Second}
+	if resp, err := client.Get(url + pathEligibility); err == nil {
+		resp.Body.Close()
+		t.Fatal("server still answers after the test ended")
+	}
+}
+
+func TestServerCloseCutsDelaysShort(t *testing.T) {
+	t.Parallel()
+	s := NewServer(Options{Tenants: DemoTenants()})
+	tenant := DemoTenants()[0]
+	access, _ := s.UserTokens(tenant.Name, "slow")
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", s.URL+pathFront, strings.NewReader(`{"image":"`+SampleImage(1)+`","client_transaction_id":"sandbox:delay:10m"}`))
+		req.Header.Set("ApiKey", tenant.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+access)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, "the delayed call to arrive", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.scenarios["sandbox:delay:10m"] == 1
+	})
+	start := time.Now()
+	s.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delayed call did not end after Close")
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Close took %v", el)
+	}
+}
