@@ -125,7 +125,9 @@ type CallInfo struct {
 }
 
 // Hooks observe the client, for metrics. All are optional, run synchronously
-// on the calling goroutine and must be cheap. They never receive secrets.
+// and must be cheap and safe for concurrent use: OnCall and OnThrottle run on
+// the goroutine of Do, OnRefresh on the one performing the shared refresh.
+// They never receive secrets.
 type Hooks struct {
 	// OnCall runs once per Do, after the call ends.
 	OnCall func(CallInfo)

@@ -969,3 +969,110 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// tokenServer answers the tenant login with body and every other call with
+// success.
+func tokenServer(t *testing.T, loginStatus int, loginBody string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/api/credentials/Login" {
+			w.WriteHeader(loginStatus)
+			_, _ = io.WriteString(w, loginBody)
+			return
+		}
+		_, _ = io.WriteString(w, `{"data":{},"error_code":null}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// flakyStore is a session store whose Get or Put fail on demand.
+type flakyStore struct {
+	vlens.SessionStore
+	getErr, putErr error
+}
+
+func (s *flakyStore) Get(ctx context.Context, tenant, user string) (vlens.Session, error) {
+	if s.getErr != nil {
+		return vlens.Session{}, s.getErr
+	}
+	return s.SessionStore.Get(ctx, tenant, user)
+}
+
+func (s *flakyStore) Put(ctx context.Context, tenant, user string, sess vlens.Session) error {
+	if s.putErr != nil {
+		return s.putErr
+	}
+	return s.SessionStore.Put(ctx, tenant, user, sess)
+}
+
+func TestDoTokenFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	newClient := func(t *testing.T, srv *httptest.Server, store vlens.SessionStore, hooks vlens.Hooks) (*vlens.Client, vlens.Tenant) {
+		t.Helper()
+		tenant := vlens.Tenant{Name: uniq("tok"), APIKey: "canary-key-tok", Username: "u", Password: "canary-pw-tok"}
+		set, _ := vlens.NewTenantSet(tenant)
+		client, err := vlens.New(vlens.Config{BaseURL: srv.URL, Tenants: set, Sessions: store, Hooks: hooks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client, tenant
+	}
+	redisStore := vlens.NewRedisSessionStore(redistest.Client(t, redistest.DBVlens))
+
+	t.Run("login refused with a Vlens code keeps its category and no token leaks", func(t *testing.T) {
+		t.Parallel()
+		srv := tokenServer(t, 200, `{"data":{"accessToken":"canary-token-login"},"error_code":4004,"error_message":"Service not in bundle"}`)
+		client, tenant := newClient(t, srv, redisStore, vlens.Hooks{})
+		_, err := client.Do(ctx, vlens.Call{Tenant: tenant.Name, Path: pathAML, Body: map[string]string{}})
+		e := asError(t, err)
+		if e.Class != vlens.ClassPermanent || e.Category != vlens.CategoryAccount || !strings.Contains(e.Reason, "tenant login failed") {
+			t.Errorf("error = %s/%s %q, want permanent/account, tenant login failed", e.Class, e.Category, e.Reason)
+		}
+		var inner *vlens.Error
+		if !errors.As(e.Err, &inner) || inner.Code != 4004 {
+			t.Fatalf("wrapped error %v, want the login's 4004", e.Err)
+		}
+		noSecrets(t, []string{"canary-token-login", tenant.APIKey, tenant.Password}, e, inner)
+	})
+
+	t.Run("login answer without a token is transient", func(t *testing.T) {
+		t.Parallel()
+		srv := tokenServer(t, 200, `{"data":{"expireInSeconds":60},"error_code":null}`)
+		client, tenant := newClient(t, srv, redisStore, vlens.Hooks{})
+		_, err := client.Do(ctx, vlens.Call{Tenant: tenant.Name, Path: pathAML, Body: map[string]string{}})
+		if e := asError(t, err); e.Class != vlens.ClassTransient || !strings.Contains(e.Reason, "no accessToken") {
+			t.Errorf("error = %s %q, want transient: no accessToken", e.Class, e.Reason)
+		}
+	})
+
+	t.Run("session store down is transient", func(t *testing.T) {
+		t.Parallel()
+		srv := tokenServer(t, 200, `{}`)
+		down := errors.New("redis: connection refused")
+		client, tenant := newClient(t, srv, &flakyStore{SessionStore: redisStore, getErr: down}, vlens.Hooks{})
+		_, err := client.Do(ctx, vlens.Call{Tenant: tenant.Name, Path: pathAML, Body: map[string]string{}})
+		if e := asError(t, err); e.Class != vlens.ClassTransient || !errors.Is(err, down) {
+			t.Errorf("error = %v (%s), want transient wrapping the store error", err, e.Class)
+		}
+	})
+
+	t.Run("a failed write-back does not fail the call but is reported", func(t *testing.T) {
+		t.Parallel()
+		srv := tokenServer(t, 200, `{"data":{"accessToken":"a1","expireInSeconds":86400,"refreshToken":"r1"},"error_code":null}`)
+		var mu sync.Mutex
+		var reported []error
+		hooks := vlens.Hooks{OnRefresh: func(_ string, _ bool, err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }}
+		client, tenant := newClient(t, srv, &flakyStore{SessionStore: redisStore, putErr: errors.New("readonly replica")}, hooks)
+		if _, err := client.Do(ctx, vlens.Call{Tenant: tenant.Name, Path: pathAML, Body: map[string]string{}}); err != nil {
+			t.Fatalf("Do: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reported) != 2 || reported[0] != nil || reported[1] == nil || !strings.Contains(reported[1].Error(), "readonly replica") {
+			t.Errorf("OnRefresh errors = %v, want [nil, store failure]", reported)
+		}
+	})
+}

@@ -66,8 +66,10 @@ type SessionStore interface {
 }
 
 // SessionLockTTLDefault is how long a refresh lock is held at most when its
-// holder dies without releasing it.
-const SessionLockTTLDefault = 30 * time.Second
+// holder dies without releasing it. It exceeds the longest renewal a Client
+// performs (3 × RefreshTimeoutDefault: lock wait, refresh, login), so a slow
+// but live holder keeps its lock.
+const SessionLockTTLDefault = 2 * time.Minute
 
 // RedisSessionStore is a [SessionStore] in Redis (standalone, Sentinel or
 // Cluster). A session is the hash "vlensq:session:{<tenant>:<user>}" and its
@@ -77,7 +79,7 @@ type RedisSessionStore struct {
 	rdb redis.UniversalClient
 
 	// LockTTL bounds how long a lock outlives a crashed holder. Default
-	// SessionLockTTLDefault (30 s). Set it before first use.
+	// SessionLockTTLDefault (2 min). Set it before first use.
 	LockTTL time.Duration
 }
 

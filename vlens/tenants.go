@@ -68,7 +68,7 @@ func (e *TenantConfigError) Error() string {
 
 // NewTenantSet validates ts and returns them as a set. Every entry needs
 // tenancy_name, api_key, username and password; tenancy names must be unique
-// and free of spaces, control characters, ':', '{' and '}' (they become Redis
+// (ignoring case, as Vlens does) and free of spaces, control characters, ':', '{' and '}' (they become Redis
 // keys and HTTP headers); rates must not be negative (0 means the default). The
 // error is a *[TenantConfigError] naming the entry index and field.
 func NewTenantSet(ts ...Tenant) (*TenantSet, error) {
@@ -79,11 +79,13 @@ func NewTenantSet(ts ...Tenant) (*TenantSet, error) {
 			err.Index = i
 			return nil, err
 		}
-		if j, dup := first[t.Name]; dup {
+		// Vlens matches tenancy names case-insensitively.
+		folded := strings.ToLower(t.Name)
+		if j, dup := first[folded]; dup {
 			return nil, &TenantConfigError{Index: i, Name: t.Name, Field: "tenancy_name",
 				Problem: fmt.Sprintf("duplicates entry %d", j)}
 		}
-		first[t.Name] = i
+		first[folded] = i
 		s.byName[t.Name] = t
 		s.names = append(s.names, t.Name)
 	}

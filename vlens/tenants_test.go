@@ -36,6 +36,8 @@ func TestNewTenantSet(t *testing.T) {
 			wantErr: "password is required", field: "password"},
 		{desc: "duplicate", tenants: []Tenant{validTenant("a"), validTenant("b"), validTenant("a")},
 			wantErr: "entry 2 (a): tenancy_name duplicates entry 0", index: 2, field: "tenancy_name"},
+		{desc: "duplicate in another case", tenants: []Tenant{validTenant("acme"), validTenant("ACME")},
+			wantErr: "entry 1 (ACME): tenancy_name duplicates entry 0", index: 1, field: "tenancy_name"},
 		{desc: "negative per second", tenants: []Tenant{func() Tenant { x := validTenant("a"); x.RatePerSecond = -1; return x }()},
 			wantErr: "rate_per_second must not be negative", field: "rate_per_second"},
 		{desc: "negative per minute", tenants: []Tenant{func() Tenant { x := validTenant("a"); x.RatePerMinute = -5; return x }()},
