@@ -1,0 +1,106 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// 1,000 items, some invalid: the valid ones are enqueued, the invalid ones
+// reported by index, and a bad item never stops the others.
+func TestEnqueueBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	items := make([]BatchItem, 1000)
+	wantBad := map[int]string{} // index -> field of the expected ValidationError
+	var wantIDs []string
+	for i := range items {
+		p := validPayload(t, TypeOCRAML)
+		id := fmt.Sprintf("batch-%04d", i)
+		typ := TypeOCRAML
+		switch {
+		case i%97 == 5:
+			p.Tenant = "initech"
+			wantBad[i] = "tenant"
+		case i%89 == 7:
+			typ = "ocr:nope"
+			wantBad[i] = "type"
+		case i%83 == 11:
+			p.Name = ""
+			wantBad[i] = "payload.name"
+		case i%79 == 13:
+			p = nil
+			wantBad[i] = "payload"
+		default:
+			wantIDs = append(wantIDs, id)
+		}
+		items[i] = BatchItem{Type: typ, Payload: p, Options: EnqueueOptions{ID: id}}
+	}
+	// Two items share an id: exactly one of them is enqueued.
+	items[999].Options.ID = items[998].Options.ID
+	wantIDs = slices.DeleteFunc(wantIDs, func(id string) bool { return id == "batch-0999" })
+
+	results := b.client.EnqueueBatch(ctx, items)
+	if len(results) != len(items) {
+		t.Fatalf("%d results for %d items", len(results), len(items))
+	}
+	dups := 0
+	for i, r := range results {
+		if r.Index != i {
+			t.Fatalf("results[%d].Index = %d", i, r.Index)
+		}
+		field, bad := wantBad[i]
+		switch {
+		case bad:
+			if r.Err == nil || r.Info != nil {
+				t.Errorf("item %d: invalid item enqueued", i)
+				continue
+			}
+			if ve := asValidation(t, r.Err); ve.Field != field {
+				t.Errorf("item %d: error on %q, want %q: %v", i, ve.Field, field, r.Err)
+			}
+		case errors.Is(r.Err, ErrDuplicateID):
+			dups++
+		case r.Err != nil:
+			t.Errorf("item %d: %v", i, r.Err)
+		case r.Info.ID != items[i].Options.ID:
+			t.Errorf("item %d: task id %q", i, r.Info.ID)
+		}
+	}
+	if dups != 1 {
+		t.Errorf("%d duplicate-id results, want 1", dups)
+	}
+	got := b.pending(t, b.queue)
+	slices.Sort(got)
+	if !slices.Equal(got, wantIDs) {
+		t.Errorf("%d tasks pending, want %d (the valid items)", len(got), len(wantIDs))
+	}
+	if len(wantBad) < 40 {
+		t.Fatalf("test has only %d invalid items", len(wantBad))
+	}
+}
+
+func TestEnqueueBatchCancelled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	items := make([]BatchItem, 50)
+	for i := range items {
+		items[i] = BatchItem{Type: TypeOCRAML, Payload: validPayload(t, TypeOCRAML)}
+	}
+	for i, r := range b.client.EnqueueBatch(ctx, items) {
+		if !errors.Is(r.Err, context.Canceled) || r.Index != i {
+			t.Errorf("item %d: %+v, want context.Canceled", i, r)
+		}
+	}
+	if n := len(b.pending(t, b.queue)); n != 0 {
+		t.Errorf("%d tasks enqueued after cancel", n)
+	}
+	if got := b.client.EnqueueBatch(context.Background(), nil); len(got) != 0 {
+		t.Errorf("empty batch gave %d results", len(got))
+	}
+}

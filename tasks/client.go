@@ -1,0 +1,242 @@
+package tasks
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vlensq/vlensq/vlens"
+)
+
+// Defaults of ClientConfig.
+const (
+	// MaxRetryDefault is asynq's MaxRetry. The handler enforces the real
+	// attempts policy (transient: 3 attempts; throttled: unbounded); asynq's
+	// budget only stops crash loops.
+	MaxRetryDefault = 25
+	// TimeoutDefault bounds one attempt (asynq.Timeout). A Vlens call can
+	// take up to 120 s; a token refresh and a retry fit in 3 minutes.
+	TimeoutDefault = 3 * time.Minute
+	// RetentionDefault keeps completed tasks (and their results) visible in
+	// Asynqmon, and their ids reserved, for 24 hours.
+	RetentionDefault = 24 * time.Hour
+	// QueueDefault is the queue of tasks enqueued without one.
+	QueueDefault = "default"
+	// BatchConcurrencyDefault is how many enqueues EnqueueBatch runs at once.
+	BatchConcurrencyDefault = 32
+)
+
+// TenantLookup finds a configured tenant by its tenancy name.
+type TenantLookup interface {
+	Tenant(name string) (vlens.Tenant, bool)
+}
+
+// TenantMap is a TenantLookup over a map keyed by tenancy name.
+type TenantMap map[string]vlens.Tenant
+
+// Tenant implements TenantLookup.
+func (m TenantMap) Tenant(name string) (vlens.Tenant, bool) {
+	t, ok := m[name]
+	return t, ok
+}
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Tenants are the configured tenants; a payload naming another tenant is
+	// refused with a *ValidationError on "tenant". Required.
+	Tenants TenantLookup
+	// Blobs is the claim-check store. With it, every inline image is moved
+	// to a blob before the task is enqueued, so asynq (and Asynqmon) never
+	// holds image bytes. Nil keeps images inline: for tests only.
+	Blobs *BlobStore
+	// MaxRetry is asynq's MaxRetry for each task. Default MaxRetryDefault
+	// (25).
+	MaxRetry int
+	// Timeout bounds one attempt (asynq.Timeout). Default TimeoutDefault
+	// (3 min).
+	Timeout time.Duration
+	// Retention keeps completed tasks for this long (asynq.Retention).
+	// Default RetentionDefault (24 h); negative keeps none.
+	Retention time.Duration
+	// DefaultQueue is the queue of tasks enqueued without one. Default
+	// QueueDefault ("default").
+	DefaultQueue string
+	// BatchConcurrency is how many enqueues EnqueueBatch runs concurrently
+	// over the one asynq client. Default BatchConcurrencyDefault (32).
+	BatchConcurrency int
+}
+
+func (c ClientConfig) withDefaults() ClientConfig {
+	c.MaxRetry = cmp.Or(c.MaxRetry, MaxRetryDefault)
+	c.Timeout = cmp.Or(c.Timeout, TimeoutDefault)
+	c.Retention = cmp.Or(c.Retention, RetentionDefault)
+	c.DefaultQueue = cmp.Or(c.DefaultQueue, QueueDefault)
+	c.BatchConcurrency = cmp.Or(c.BatchConcurrency, BatchConcurrencyDefault)
+	return c
+}
+
+func (c ClientConfig) validate() error {
+	switch {
+	case c.Tenants == nil:
+		return errors.New("tasks: ClientConfig.Tenants is required")
+	case c.MaxRetry < 0:
+		return fmt.Errorf("tasks: ClientConfig.MaxRetry must not be negative, got %d", c.MaxRetry)
+	case c.Timeout < time.Second:
+		return fmt.Errorf("tasks: ClientConfig.Timeout must be at least 1s, got %v", c.Timeout)
+	case c.BatchConcurrency < 1:
+		return fmt.Errorf("tasks: ClientConfig.BatchConcurrency must be positive, got %d", c.BatchConcurrency)
+	}
+	if err := validQueue(c.DefaultQueue); err != nil {
+		return fmt.Errorf("tasks: ClientConfig.DefaultQueue %w", err)
+	}
+	return nil
+}
+
+// ErrDuplicateID reports an enqueue whose EnqueueOptions.ID is already taken
+// in its queue; nothing was enqueued. It wraps asynq.ErrTaskIDConflict.
+var ErrDuplicateID error = duplicateIDError{}
+
+type duplicateIDError struct{}
+
+func (duplicateIDError) Error() string { return "duplicate task id" }
+func (duplicateIDError) Unwrap() error { return asynq.ErrTaskIDConflict }
+
+// ErrClientClosed is returned by enqueues after Close.
+var ErrClientClosed = errors.New("tasks: client is closed")
+
+// Client validates payloads, moves images to the BlobStore and enqueues
+// tasks with asynq. It is safe for concurrent use.
+type Client struct {
+	cfg    ClientConfig
+	aq     *asynq.Client
+	closed atomic.Bool
+}
+
+// NewClient returns a Client over rdb (standalone, Sentinel or Cluster). The
+// caller keeps ownership of rdb: Close does not close it.
+func NewClient(rdb redis.UniversalClient, cfg ClientConfig) (*Client, error) {
+	if rdb == nil {
+		return nil, errors.New("tasks: NewClient needs a Redis client")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Client{cfg: cfg, aq: asynq.NewClientFromRedisClient(rdb)}, nil
+}
+
+// NewTask validates the payload for taskType (including that its tenant is
+// configured), moves its inline images to the blob store (refreshing the TTL
+// of images already there), and returns the asynq task with its options:
+// Queue, MaxRetry, Timeout, Retention, and TaskID and ProcessIn when set.
+// The caller's payload is not modified. Bad input is a *ValidationError.
+func (c *Client) NewTask(ctx context.Context, taskType string, p *Payload, o EnqueueOptions) (*asynq.Task, []asynq.Option, error) {
+	if _, ok := Lookup(taskType); !ok {
+		return nil, nil, unknownType(taskType)
+	}
+	if err := o.validate(); err != nil {
+		return nil, nil, err
+	}
+	if p != nil && !blank(p.Tenant) {
+		if _, ok := c.cfg.Tenants.Tenant(p.Tenant); !ok {
+			return nil, nil, &ValidationError{Field: "tenant", Problem: fmt.Sprintf("unknown tenant %q", p.Tenant)}
+		}
+	}
+	_, imgs, err := p.check(taskType)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.cfg.Blobs != nil && len(imgs) > 0 {
+		if p, err = c.moveImages(ctx, p, imgs, c.cfg.Blobs.TTL()+o.ProcessIn); err != nil {
+			return nil, nil, err
+		}
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tasks: marshal %s payload: %w", taskType, err)
+	}
+	return asynq.NewTask(taskType, b), c.options(o), nil
+}
+
+// moveImages returns a copy of p whose images are all blob references. Inline
+// images are stored; referenced blobs get their TTL extended to ttl and must
+// exist.
+func (c *Client) moveImages(ctx context.Context, p *Payload, imgs []checkedImage, ttl time.Duration) (*Payload, error) {
+	cp := *p
+	if p.ScanTransaction != nil {
+		st := *p.ScanTransaction
+		cp.ScanTransaction = &st
+	}
+	for _, ci := range imgs {
+		if ci.img.Ref != nil {
+			err := c.cfg.Blobs.Touch(ctx, *ci.img.Ref, ttl)
+			if errors.Is(err, ErrBlobMissing) {
+				return nil, &ValidationError{Field: ci.field, Problem: "blob " + ci.img.Ref.Key + " not found (expired or never stored)"}
+			}
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ref := BlobRef{Key: ci.key, Size: len(ci.data), Type: ci.ctype}
+		if err := c.cfg.Blobs.put(ctx, ref, ci.data, ttl); err != nil {
+			return nil, err
+		}
+		*cp.imageSlot(strings.TrimPrefix(ci.field, "payload.")) = &Image{Ref: &ref}
+	}
+	return &cp, nil
+}
+
+func (c *Client) options(o EnqueueOptions) []asynq.Option {
+	opts := []asynq.Option{
+		asynq.Queue(cmp.Or(o.Queue, c.cfg.DefaultQueue)),
+		asynq.MaxRetry(c.cfg.MaxRetry),
+		asynq.Timeout(c.cfg.Timeout),
+	}
+	if c.cfg.Retention > 0 {
+		opts = append(opts, asynq.Retention(c.cfg.Retention))
+	}
+	if o.ID != "" {
+		opts = append(opts, asynq.TaskID(o.ID))
+	}
+	if o.ProcessIn > 0 {
+		opts = append(opts, asynq.ProcessIn(o.ProcessIn))
+	}
+	return opts
+}
+
+// Enqueue validates and enqueues one task (see NewTask). An id already
+// taken in the queue gives an error matching ErrDuplicateID, and nothing is
+// enqueued.
+func (c *Client) Enqueue(ctx context.Context, taskType string, p *Payload, o EnqueueOptions) (*asynq.TaskInfo, error) {
+	if c.closed.Load() {
+		return nil, ErrClientClosed
+	}
+	task, opts, err := c.NewTask(ctx, taskType, p, o)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.aq.EnqueueContext(ctx, task, opts...)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		return nil, fmt.Errorf("tasks: %w: %q in queue %q", ErrDuplicateID, o.ID, cmp.Or(o.Queue, c.cfg.DefaultQueue))
+	case err != nil:
+		return nil, fmt.Errorf("tasks: enqueue %s: %w", taskType, err)
+	}
+	return info, nil
+}
+
+// Close makes later enqueues fail with ErrClientClosed. The Redis client
+// given to NewClient stays open: its owner closes it.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	return nil
+}

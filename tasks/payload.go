@@ -1,0 +1,202 @@
+package tasks
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Payload is the JSON payload of every task type. Member names are Vlens's
+// own request field names, passed through to the call, plus our tenant,
+// user, type_id and callback_url. Which members a type uses, and which it
+// requires, is in its Spec; Validate checks a payload against it.
+//
+// Decoding (json.Unmarshal, DecodePayload, ParseLine) is strict: an unknown
+// member is an error naming it, so a typo ("face1") is caught at enqueue.
+type Payload struct {
+	// Tenant is the Vlens tenancy name the call is made for. Required.
+	Tenant string `json:"tenant"`
+	// User names the end user whose tokens (in the session store) make a
+	// user-token call. Required for verify:* and business:*.
+	User string `json:"user,omitempty"`
+	// TypeID is the business request type of business:create (path
+	// {type_id}).
+	TypeID int `json:"type_id,omitempty"`
+	// CallbackURL, when set, receives the task's outcome as a POST. It must
+	// be an absolute http(s) URL without credentials.
+	CallbackURL string `json:"callback_url,omitempty"`
+
+	// Image is the ID card side (verify:id_*, ocr:id_*) or the face to match
+	// (ocr:face_match).
+	Image *Image `json:"image,omitempty"`
+	// Face1..Face3 are the three distinct liveness frames (verify:liveness).
+	Face1 *Image `json:"face_1,omitempty"`
+	Face2 *Image `json:"face_2,omitempty"`
+	Face3 *Image `json:"face_3,omitempty"`
+
+	// TransactionID groups the steps of one identity verification. Required
+	// for verify:liveness and ocr:face_match.
+	TransactionID string `json:"transaction_id,omitempty"`
+	// ClientTransactionID is the producer's own id, echoed back by Vlens.
+	ClientTransactionID string `json:"client_transaction_id,omitempty"`
+	// RequestID is Vlens's request_id of the verification calls.
+	RequestID string `json:"request_id,omitempty"`
+	// Country of the ID document. Required for ocr:id_front and ocr:id_back.
+	Country string `json:"country,omitempty"`
+	// GetExtractedData asks Vlens to return the extracted ID data.
+	GetExtractedData *bool `json:"getExtractedData,omitempty"`
+	// NameCheckValue is a name Vlens compares with the one on the ID.
+	NameCheckValue string `json:"name_check_value,omitempty"`
+
+	// IDNumber and Name are checked against AML lists (ocr:aml).
+	IDNumber string `json:"idNumber,omitempty"`
+	Name     string `json:"name,omitempty"`
+
+	// BusinessRequestID is the business request's id ("requestId"), a
+	// positive integer sent as a JSON number or numeric string.
+	BusinessRequestID json.Number `json:"requestId,omitempty"`
+	// OTPRequestID is the otpRequestId returned by business:request_otp.
+	OTPRequestID ID `json:"otpRequestId,omitempty"`
+	// OTPCode is the code the user received. Secret: never logged or shown
+	// (String and Redacted hide it).
+	OTPCode string `json:"otpCode,omitempty"`
+	// GeoLocation is the user's device location, required by business steps.
+	GeoLocation *GeoLocation `json:"geoLocation,omitempty"`
+	// UserDeviceUTCTime is the device's UTC time, RFC 3339
+	// ("2025-01-02T15:04:05Z"; a missing zone means UTC).
+	UserDeviceUTCTime string `json:"userDeviceUtcTime,omitempty"`
+	// RequestFieldsValues are the business request template's field values
+	// (business:create). Numbers pass through exactly.
+	RequestFieldsValues map[string]any `json:"requestFieldsValues,omitempty"`
+	// ScanTransaction holds the ID image and three liveness frames of
+	// business:revalidate_liveness.
+	ScanTransaction *ScanTransaction `json:"scanTransaction,omitempty"`
+}
+
+// UnmarshalJSON decodes strictly; errors are *ValidationError naming the
+// member relative to the payload ("image.blob").
+func (p *Payload) UnmarshalJSON(b []byte) error {
+	if err := checkJSON(b); err != nil {
+		return err
+	}
+	return p.decodeRaw(b)
+}
+
+func (p *Payload) decodeRaw(b []byte) error {
+	type plain Payload
+	return decodeStrict(b, (*plain)(p))
+}
+
+// String names the tenant and the members set, never their values (images,
+// OTP codes and personal data stay out of logs).
+func (p *Payload) String() string {
+	if p == nil {
+		return "payload(nil)"
+	}
+	var set []string
+	for _, name := range payloadMembers() {
+		if name != "tenant" && p.has(name) {
+			set = append(set, name)
+		}
+	}
+	return "payload(tenant=" + p.Tenant + " " + strings.Join(set, ",") + ")"
+}
+
+// GoString is String, so %#v hides values too.
+func (p *Payload) GoString() string { return p.String() }
+
+// GeoLocation is the user's device location.
+type GeoLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+// UnmarshalJSON decodes strictly; latitude and longitude are required.
+func (g *GeoLocation) UnmarshalJSON(b []byte) error {
+	if err := checkJSON(b); err != nil {
+		return err
+	}
+	return g.decodeRaw(b)
+}
+
+func (g *GeoLocation) decodeRaw(b []byte) error {
+	type plain GeoLocation
+	return decodeStrict(b, (*plain)(g), "latitude", "longitude")
+}
+
+// ScanTransaction is the fresh ID image and liveness frames sent with
+// business:revalidate_liveness.
+type ScanTransaction struct {
+	Image *Image `json:"image,omitempty"`
+	Face1 *Image `json:"face_1,omitempty"`
+	Face2 *Image `json:"face_2,omitempty"`
+	Face3 *Image `json:"face_3,omitempty"`
+}
+
+// UnmarshalJSON decodes strictly.
+func (s *ScanTransaction) UnmarshalJSON(b []byte) error {
+	if err := checkJSON(b); err != nil {
+		return err
+	}
+	return s.decodeRaw(b)
+}
+
+func (s *ScanTransaction) decodeRaw(b []byte) error {
+	type plain ScanTransaction
+	return decodeStrict(b, (*plain)(s))
+}
+
+// ID is an identifier issued by Vlens that may come as a JSON string or
+// integer. It is sent back as a JSON integer when it is one (digits, no
+// leading zero), else as a string.
+type ID string
+
+// MarshalJSON writes integers bare and everything else quoted.
+func (id ID) MarshalJSON() ([]byte, error) {
+	if isInteger(string(id)) {
+		return []byte(id), nil
+	}
+	return json.Marshal(string(id))
+}
+
+// UnmarshalJSON accepts a string or an integer.
+func (id *ID) UnmarshalJSON(b []byte) error {
+	if err := checkJSON(b); err != nil {
+		return err
+	}
+	return id.decodeRaw(b)
+}
+
+func (id *ID) decodeRaw(b []byte) error {
+	switch jsonKind(b) {
+	case "string":
+		s, err := jsonString(b)
+		if err != nil {
+			return &ValidationError{Problem: "malformed JSON string"}
+		}
+		*id = ID(s)
+		return nil
+	case "number":
+		s := strings.TrimSpace(string(b))
+		if isInteger(s) {
+			*id = ID(s)
+			return nil
+		}
+	}
+	return &ValidationError{Problem: "must be " + ID("").describeJSON() + ", got " + jsonKind(b)}
+}
+
+func (ID) describeJSON() string { return "a string or an integer" }
+
+// isInteger reports a non-negative decimal integer without leading zeros
+// that fits an int64.
+func isInteger(s string) bool {
+	if s == "" || len(s) > 18 || (len(s) > 1 && s[0] == '0') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
