@@ -91,11 +91,15 @@ var ErrNotFound = errors.New("vlenstest: not found")
 func (f *Fake) SetBusinessRequestStatus(id string, status int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, br := range f.bizRequests {
+	found := false
+	f.bizRequests.each(func(_ string, br *bizRequest) bool {
 		if br.id == id {
-			br.status = status
-			return nil
+			br.status, found = status, true
 		}
+		return !found
+	})
+	if found {
+		return nil
 	}
 	return fmt.Errorf("%w: business request %q", ErrNotFound, id)
 }
@@ -107,10 +111,10 @@ func bizKey(tenant, id string) string { return tenant + "|" + id }
 // scripted signing steps work.
 func (f *Fake) findRequestLocked(c *call, id string) *bizRequest {
 	key := bizKey(c.tenant.key, id)
-	br := f.bizRequests[key]
+	br, _ := f.bizRequests.get(key)
 	if br == nil && strings.HasPrefix(id, ScenarioPrefix) {
 		br = &bizRequest{id: id, number: id, tenant: c.tenant.key, owner: c.user, typeID: 1, status: StatusApproved, created: f.now()}
-		f.bizRequests[key] = br
+		f.bizRequests.put(key, br)
 	}
 	if br == nil || (br.owner != c.user && !strings.HasPrefix(id, ScenarioPrefix)) {
 		return nil
@@ -186,7 +190,7 @@ func handleCreate(f *Fake, c *call) *response {
 		id: strconv.Itoa(f.nextBizID), number: fmt.Sprintf("BR-%08d", f.nextBizID),
 		tenant: c.tenant.key, owner: c.user, typeID: typeID, status: StatusPendingApproval, created: f.now(),
 	}
-	f.bizRequests[bizKey(c.tenant.key, br.id)] = br
+	f.bizRequests.put(bizKey(c.tenant.key, br.id), br)
 	data := map[string]any{
 		"id":                f.nextBizID,
 		"requestNumber":     br.number,
@@ -227,8 +231,9 @@ func handleRequestOTP(f *Fake, c *call) *response {
 	}
 	u.loc = loc
 	otp := &otpRequest{id: newUUID(), requestID: br.id, owner: c.user, expiresAt: f.now().Add(f.opts.OTPTTL)}
-	f.otpRequests[bizKey(c.tenant.key, otp.id)] = otp
-	f.otpsSent[br.id]++
+	f.otpRequests.put(bizKey(c.tenant.key, otp.id), otp)
+	sent, _ := f.otpsSent.get(br.id)
+	f.otpsSent.put(br.id, sent+1)
 	return success(c.ep.casing, map[string]any{"otpRequestId": otp.id}, nil)
 }
 
@@ -287,10 +292,10 @@ func handleValidateOTP(f *Fake, c *call) *response {
 		return messageFailure(msgRequestNotFound)
 	}
 	key := bizKey(c.tenant.key, otpID)
-	otp := f.otpRequests[key]
+	otp, _ := f.otpRequests.get(key)
 	if otp == nil && strings.HasPrefix(otpID, ScenarioPrefix) {
 		otp = &otpRequest{id: otpID, requestID: br.id, owner: c.user, expiresAt: f.now().Add(f.opts.OTPTTL)}
-		f.otpRequests[key] = otp
+		f.otpRequests.put(key, otp)
 	}
 	switch {
 	case otp == nil || otp.owner != c.user || otp.requestID != br.id || !f.now().Before(otp.expiresAt):
@@ -300,7 +305,7 @@ func handleValidateOTP(f *Fake, c *call) *response {
 	case br.status != StatusApproved:
 		return messageFailure(msgWrongStatus)
 	}
-	delete(f.otpRequests, key)
+	f.otpRequests.delete(key)
 	br.status = StatusCustomerSigned
 	return success(c.ep.casing, map[string]any{
 		"id":                idValue(br.id),

@@ -69,7 +69,8 @@ func TestBusinessSigningFlow(t *testing.T) {
 		t.Fatalf("requeststatus = %v, want 2 (approved at once)", v)
 	}
 
-	otp := b.post(t, pathRequestOTP, token, map[string]any{"geoLocation": giza, "userDeviceUtcTime": deviceTime, "requestId": id})
+	numericID, _ := strconv.Atoi(id) // Vlens ids are numbers; strings work too
+	otp := b.post(t, pathRequestOTP, token, map[string]any{"geoLocation": giza, "userDeviceUtcTime": deviceTime, "requestId": numericID})
 	wantSuccess(t, otp)
 	otpID := otp.str(t, "data.otpRequestId")
 	if got := b.srv.OTPsSent(id); got != 1 {
@@ -228,6 +229,15 @@ func TestBusinessRequestsBelongToTheirUser(t *testing.T) {
 	id := b.createRequest(t, owner)
 	wantFailure(t, b.get(t, pathGetBusinessReq+id, other), 200, nil, "Business request not found")
 	wantFailure(t, b.get(t, pathGetBusinessReq+"777777", owner), 200, nil, "Business request not found")
+	r := b.post(t, pathRequestOTP, owner, map[string]any{"geoLocation": cairo, "userDeviceUtcTime": deviceTime, "requestId": 1.5})
+	wantFailure(t, r, 400, 400, "Validation failed")
+	if d := r.descriptions(); len(d) != 1 || d[0] != "requestId: requestId must be an id" {
+		t.Fatalf("descriptions %v", d)
+	}
+	// A geoLocation given as strings is read like ASP.NET would.
+	wantSuccess(t, b.post(t, pathRequestOTP, owner, map[string]any{
+		"geoLocation": map[string]any{"latitude": "30.05", "longitude": "31.24"}, "userDeviceUtcTime": deviceTime, "requestId": id,
+	}))
 }
 
 func TestTemplateFields(t *testing.T) {

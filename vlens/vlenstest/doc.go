@@ -188,5 +188,8 @@
 // user, token kind, status, error_code, scenario and step, fault, latency)
 // and Injections every injected failure, each bounded to the newest
 // Options.RecordLimit entries. Neither holds bodies, tokens, keys,
-// passwords, OTPs or images.
+// passwords, OTPs or images. State kept between calls (transactions,
+// business and OTP requests, scenario counters) is bounded by
+// Options.StateLimit, oldest forgotten first, and tokens that expired over an
+// hour ago are dropped, so a sandbox under a long load test stays small.
 package vlenstest

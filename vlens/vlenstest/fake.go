@@ -32,13 +32,13 @@ type Fake struct {
 	refreshCutoff uint64 // refresh tokens with seq <= this are revoked
 	nextUserID    int
 	nextBizID     int
-	scenarios     map[string]int // requests seen per scenario string
-	transactions  map[string]*transaction
-	bizRequests   map[string]*bizRequest
-	otpRequests   map[string]*otpRequest
+	scenarios     *bounded[int] // requests seen per scenario string
+	transactions  *bounded[*transaction]
+	bizRequests   *bounded[*bizRequest]
+	otpRequests   *bounded[*otpRequest]
+	otpsSent      *bounded[int]
 	logins        map[string]int
 	refreshes     map[string]int
-	otpsSent      map[string]int
 	requests      ring[Request]
 	injections    ring[Injection]
 	faults        Faults
@@ -76,13 +76,13 @@ func New(opts Options) *Fake {
 		tokens:       map[string]*token{},
 		nextUserID:   100,
 		nextBizID:    1000,
-		scenarios:    map[string]int{},
-		transactions: map[string]*transaction{},
-		bizRequests:  map[string]*bizRequest{},
-		otpRequests:  map[string]*otpRequest{},
+		scenarios:    newBounded[int](opts.StateLimit),
+		transactions: newBounded[*transaction](opts.StateLimit),
+		bizRequests:  newBounded[*bizRequest](opts.StateLimit),
+		otpRequests:  newBounded[*otpRequest](opts.StateLimit),
+		otpsSent:     newBounded[int](opts.StateLimit),
 		logins:       map[string]int{},
 		refreshes:    map[string]int{},
-		otpsSent:     map[string]int{},
 		requests:     ring[Request]{limit: opts.RecordLimit},
 		injections:   ring[Injection]{limit: opts.RecordLimit},
 		faults:       opts.Faults,
@@ -157,7 +157,8 @@ func (f *Fake) Requests() []Request {
 func (f *Fake) OTPsSent(requestID string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.otpsSent[requestID]
+	n, _ := f.otpsSent.get(requestID)
+	return n
 }
 
 // Logins returns how many tenant (admin) logins through
@@ -267,8 +268,8 @@ func (f *Fake) scenarioStep(c *call) (*scenario, step, *response) {
 		return nil, step{}, r
 	}
 	f.mu.Lock()
-	n := f.scenarios[text]
-	f.scenarios[text] = n + 1
+	n, _ := f.scenarios.get(text)
+	f.scenarios.put(text, n+1)
 	f.mu.Unlock()
 	return sc, sc.at(n), nil
 }

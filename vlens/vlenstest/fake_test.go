@@ -1,9 +1,11 @@
 package vlenstest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -202,5 +204,37 @@ func TestConcurrentUse(t *testing.T) {
 		if n500 != 1 {
 			t.Fatalf("%s: steps %v, want one http500, the rest ok", sc, got)
 		}
+	}
+}
+
+// BenchmarkServeHTTP measures the fake's own cost per call (no network):
+// an OCR front with its image checks, and a user-token business status.
+func BenchmarkServeHTTP(b *testing.B) {
+	f := New(Options{Tenants: []vlens.Tenant{tenantA}, RecordLimit: 1000})
+	access, _ := f.UserTokens(tenantA.Name, "bench-user")
+	ocrBody := []byte(`{"image":"` + SampleImage(1) + `","country":"EG"}`)
+	cases := []struct {
+		name, method, path, token string
+		body                      []byte
+	}{
+		{"ocr_front", "POST", pathOCRFront, "", ocrBody},
+		{"business_status", "GET", pathGetBusinessReq + "sandbox:ok", access, nil},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				req := httptest.NewRequest(bc.method, bc.path, bytes.NewReader(bc.body))
+				req.Header.Set("ApiKey", tenantA.APIKey)
+				req.Header.Set("Content-Type", "application/json")
+				if bc.token != "" {
+					req.Header.Set("Authorization", "Bearer "+bc.token)
+				}
+				w := httptest.NewRecorder()
+				f.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

@@ -47,7 +47,7 @@ func (f *Fake) findTransactionLocked(c *call, id string, create bool) (*transact
 		id = newUUID()
 	}
 	key := txKey(c.tenant.key, id)
-	tx := f.transactions[key]
+	tx, _ := f.transactions.get(key)
 	switch {
 	case tx != nil:
 		if tx.owner != c.user && c.user != "" && !strings.HasPrefix(id, ScenarioPrefix) {
@@ -61,7 +61,7 @@ func (f *Fake) findTransactionLocked(c *call, id string, create bool) (*transact
 	default:
 		return nil, codeFailure(http.StatusOK, 5004)
 	}
-	f.transactions[key] = tx
+	f.transactions.put(key, tx)
 	return tx, nil
 }
 

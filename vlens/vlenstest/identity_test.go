@@ -128,6 +128,18 @@ func TestVerifyTransactions(t *testing.T) {
 	})
 }
 
+func TestStateLimitForgetsOldTransactions(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *Options) { o.StateLimit = 2 })
+	access := b.userToken("limit-user")
+	var txs []string
+	for range 3 {
+		txs = append(txs, b.post(t, pathFront, access, frontBody(nil)).str(t, "data.transaction_id"))
+	}
+	wantFailure(t, b.post(t, pathLiveness, access, livenessBody(txs[0])), 200, 5004, "transaction")
+	wantSuccess(t, b.post(t, pathLiveness, access, livenessBody(txs[2])))
+}
+
 func TestVerifyGetExtractedData(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

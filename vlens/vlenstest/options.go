@@ -18,6 +18,7 @@ const (
 	OTPCodeDefault      = "123456"
 	OTPTTLDefault       = 5 * time.Minute
 	RecordLimitDefault  = 100_000
+	StateLimitDefault   = 100_000
 	MaxBodyBytesDefault = 32 << 20
 )
 
@@ -49,6 +50,12 @@ type Options struct {
 	// RecordLimit bounds Requests() and Injections(): only the newest
 	// RecordLimit entries of each are kept. Default RecordLimitDefault (100000).
 	RecordLimit int
+	// StateLimit bounds each kind of state kept between calls (transactions,
+	// business requests, OTP requests, OTP counts per request, scenario
+	// counters): past it the oldest entries are forgotten, as if they had
+	// expired, so a long load test runs in bounded memory. Default
+	// StateLimitDefault (100000).
+	StateLimit int
 	// MaxBodyBytes bounds a request body; a larger one gets HTTP 413.
 	// Default MaxBodyBytesDefault (32 MiB, room for the 5 MB image check).
 	MaxBodyBytes int64
@@ -71,6 +78,8 @@ func (o Options) Validate() error {
 		return errors.New("vlenstest: OTPTTL must not be negative")
 	case o.RecordLimit < 0:
 		return errors.New("vlenstest: RecordLimit must not be negative")
+	case o.StateLimit < 0:
+		return errors.New("vlenstest: StateLimit must not be negative")
 	case o.MaxBodyBytes < 0:
 		return errors.New("vlenstest: MaxBodyBytes must not be negative")
 	}
@@ -119,6 +128,7 @@ func (o Options) withDefaults() Options {
 	o.OTPCode = cmp.Or(o.OTPCode, OTPCodeDefault)
 	o.OTPTTL = cmp.Or(o.OTPTTL, OTPTTLDefault)
 	o.RecordLimit = cmp.Or(o.RecordLimit, RecordLimitDefault)
+	o.StateLimit = cmp.Or(o.StateLimit, StateLimitDefault)
 	o.MaxBodyBytes = cmp.Or(o.MaxBodyBytes, MaxBodyBytesDefault)
 	if o.Now == nil {
 		o.Now = time.Now

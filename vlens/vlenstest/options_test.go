@@ -22,6 +22,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative refresh TTL", Options{RefreshTTL: -time.Second}, "RefreshTTL"},
 		{"negative OTP TTL", Options{OTPTTL: -1}, "OTPTTL"},
 		{"negative record limit", Options{RecordLimit: -1}, "RecordLimit"},
+		{"negative state limit", Options{StateLimit: -1}, "StateLimit"},
 		{"negative body limit", Options{MaxBodyBytes: -1}, "MaxBodyBytes"},
 		{"padded OTP", Options{OTPCode: " 1234"}, "OTPCode"},
 		{"tenant without name", Options{Tenants: []vlens.Tenant{{APIKey: "k"}}}, "Tenants[0]: tenancy_name is required"},
@@ -51,7 +52,7 @@ func TestOptionsDefaults(t *testing.T) {
 	t.Parallel()
 	o := Options{}.withDefaults()
 	if o.AccessTTL != AccessTTLDefault || o.RefreshTTL != RefreshTTLDefault || o.OTPCode != OTPCodeDefault ||
-		o.OTPTTL != OTPTTLDefault || o.RecordLimit != RecordLimitDefault || o.MaxBodyBytes != MaxBodyBytesDefault || o.Now == nil {
+		o.OTPTTL != OTPTTLDefault || o.RecordLimit != RecordLimitDefault || o.StateLimit != StateLimitDefault || o.MaxBodyBytes != MaxBodyBytesDefault || o.Now == nil {
 		t.Fatalf("defaults not applied: %+v", o)
 	}
 	if AccessTTLDefault != 86400*time.Second || RefreshTTLDefault != 604800*time.Second {

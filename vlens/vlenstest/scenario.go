@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -150,6 +151,9 @@ func parseStep(text string) (step, error) {
 			status, perr := strconv.Atoi(s)
 			if !hasArg || perr != nil || status < 200 || status > 599 {
 				return bad("http:NNN[:CODE] needs an HTTP status from 200 to 599, e.g. http:422:5002")
+			}
+			if status == http.StatusNoContent || status == http.StatusResetContent || status == http.StatusNotModified {
+				return bad("HTTP %d has no body to carry an envelope", status)
 			}
 			st.act, st.status = actHTTP, status
 			if hasCode {

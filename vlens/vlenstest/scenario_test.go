@@ -72,6 +72,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"sandbox:code:0", "code:0"},
 		{"sandbox:http:99", "http:99"},
 		{"sandbox:http:500:x", "http:500:x"},
+		{"sandbox:http:204", "http:204"},
 		{"sandbox:http429:-1", "http429:-1"},
 		{"sandbox:delay:soon", "delay:soon"},
 		{"sandbox:delay:1h", "delay:1h"},

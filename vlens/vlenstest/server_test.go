@@ -49,7 +49,8 @@ func TestServerCloseCutsDelaysShort(t *testing.T) {
 	waitFor(t, "the delayed call to arrive", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.scenarios["sandbox:delay:10m"] == 1
+		n, _ := s.scenarios.get("sandbox:delay:10m")
+		return n == 1
 	})
 	start := time.Now()
 	s.Close()

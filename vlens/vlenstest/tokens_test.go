@@ -225,3 +225,23 @@ func TestSetUserVerified(t *testing.T) {
 		t.Fatalf("SetUserVerified on an unknown tenant: %v, want ErrUnknownTenant", err)
 	}
 }
+
+func TestLongDeadTokensArePruned(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *Options) { o.AccessTTL = time.Minute; o.RefreshTTL = time.Minute })
+	old, _ := b.srv.UserTokens(b.a.Name, "prune-user")
+	b.clock.Advance(2 * time.Hour)
+	wantFailure(t, b.get(t, pathEligibility, old), 401, nil, "Access token expired")
+	for range pruneEvery {
+		b.srv.UserTokens(b.a.Name, "prune-user")
+	}
+	b.srv.mu.Lock()
+	_, kept := b.srv.tokens[old]
+	n := len(b.srv.tokens)
+	b.srv.mu.Unlock()
+	if kept || n != 2*(pruneEvery-1)+2 {
+		t.Fatalf("old token kept: %v; %d tokens held, want only the live ones", kept, n)
+	}
+	// A forgotten token is still refused, as invalid.
+	wantFailure(t, b.get(t, pathEligibility, old), 401, nil, "Access token invalid or expired")
+}
