@@ -14,8 +14,12 @@ type Envelope struct {
 	Data json.RawMessage `json:"data,omitempty"`
 	// ErrorCode is nil when "error_code" is null or absent. A code of 0 is
 	// kept as 0 (success, seen in the wild).
-	ErrorCode    *int   `json:"error_code"`
-	ErrorMessage string `json:"error_message,omitempty"`
+	ErrorCode *int `json:"error_code"`
+	// ErrorCodeText is "error_code" as sent when it is set but is not an
+	// integer (e.g. "E12" or 3011.5); ErrorCode is then nil and Classify
+	// treats the envelope as carrying an unknown code.
+	ErrorCodeText string `json:"-"`
+	ErrorMessage  string `json:"error_message,omitempty"`
 	// ErrorDescriptions is the raw "error_descriptions" (array, object or null).
 	ErrorDescriptions json.RawMessage `json:"error_descriptions,omitempty"`
 	// Descriptions are the human-readable lines found in ErrorDescriptions,
@@ -81,6 +85,10 @@ type Verdict struct {
 	// "http 503", "services.validation_errors", "spoofing.fake",
 	// "message: otp expired", "body is not JSON". For logs and records.
 	Reason string `json:"reason,omitempty"`
+	// RetryAfter is the wait the table's rule asks for before a retry
+	// (e.g. 60 s for code 4003); zero when the rule names none. A
+	// Retry-After header, when longer, should win.
+	RetryAfter time.Duration `json:"retry_after,omitempty"`
 }
 
 // Error is a failed Vlens call. Use errors.As to get it from a returned error.
