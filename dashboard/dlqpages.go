@@ -42,20 +42,20 @@ type listData struct {
 	// Links that carry the filter.
 	ExportCSV, ExportNDJSON, RequeueURL, PurgeURL string
 	Filtered                                      bool
-	Err        string
-	Records    []*deadletter.Record
-	Count      int64
-	CountKnown bool
-	Stats      deadletter.Stats
-	ByCategory []breakdownItem
-	ByCode     []breakdownItem
-	Tenants    []string
-	Types      []string
-	Categories []vlens.Category
-	Classes    []vlens.Class
-	NextURL    string
-	FirstURL   string
-	IsFirst    bool
+	Err                                           string
+	Records                                       []*deadletter.Record
+	Count                                         int64
+	CountKnown                                    bool
+	Stats                                         deadletter.Stats
+	ByCategory                                    []breakdownItem
+	ByCode                                        []breakdownItem
+	Tenants                                       []string
+	Types                                         []string
+	Categories                                    []vlens.Category
+	Classes                                       []vlens.Class
+	NextURL                                       string
+	FirstURL                                      string
+	IsFirst                                       bool
 }
 
 // filterQuery keeps the filter keys of q that are set, as typed.
