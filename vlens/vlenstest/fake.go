@@ -182,8 +182,10 @@ func ownerKey(tenant, user string) string { return tenant + "\x00" + user }
 
 func (f *Fake) now() time.Time { return f.opts.Now() }
 
-// stop ends pending delays; Server.Close calls it.
-func (f *Fake) stop() { f.stopOnce.Do(func() { close(f.done) }) }
+// Close cuts every pending and future delay short (delay: steps and fault
+// latency), so that a server serving the fake shuts down promptly. The fake
+// keeps answering, without delays. Server.Close calls it.
+func (f *Fake) Close() { f.stopOnce.Do(func() { close(f.done) }) }
 
 // call is one request on its way through the fake.
 type call struct {

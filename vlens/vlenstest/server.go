@@ -35,7 +35,7 @@ func NewTestServer(t testing.TB, opts Options) *Server {
 // Close cuts pending delays short and stops the server, waiting for calls
 // in flight.
 func (s *Server) Close() {
-	s.stop()
+	s.Fake.Close()
 	s.srv.Close()
 }
 

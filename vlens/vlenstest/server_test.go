@@ -2,9 +2,12 @@ package vlenstest
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vlensq/vlensq/vlens"
 )
 
 func TestNewTestServerClosesOnCleanup(t *testing.T) {
@@ -61,5 +64,29 @@ func TestServerCloseCutsDelaysShort(t *testing.T) {
 	}
 	if el := time.Since(start); el > 5*time.Second {
 		t.Fatalf("Close took %v", el)
+	}
+}
+
+func TestFakeCloseEndsDelays(t *testing.T) {
+	t.Parallel()
+	f := New(Options{Tenants: []vlens.Tenant{tenantA}, Faults: Faults{LatencyMin: time.Hour, LatencyMax: time.Hour}})
+	f.Close()
+	f.Close() // idempotent
+	req := httptest.NewRequest("POST", pathOCRFront, strings.NewReader(`{"image":"`+SampleImage(1)+`"}`))
+	req.Header.Set("ApiKey", tenantA.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { f.ServeHTTP(w, req); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an hour of latency was not cut short by Close")
+	}
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d after Close, want the fake to keep answering", w.Code)
+	}
+	if recs := f.Requests(); len(recs) != 1 || recs[0].Latency != time.Hour {
+		t.Fatalf("records %+v", recs)
 	}
 }
