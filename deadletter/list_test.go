@@ -2,6 +2,7 @@ package deadletter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -396,7 +397,7 @@ func (b *testBundle) bulkAdd(t testing.TB, n int, mod func(i int, rec *Record)) 
 				t.Fatal(err)
 			}
 			rec.ID = newID(rec.FailedAt)
-			body, err := jsonMarshal(rec)
+			body, err := json.Marshal(rec)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
@@ -59,6 +60,9 @@ type RequeueItem struct {
 	// Error says why requeueing failed.
 	Error string `json:"error,omitempty"`
 }
+
+// recordTimeout bounds recording a requeue whose task is already enqueued.
+const recordTimeout = 10 * time.Second
 
 // Skip reasons in RequeueItem.Skipped.
 const SkipAlreadyRequeued = "already requeued"
@@ -177,8 +181,11 @@ func (s *Store) requeueOne(ctx context.Context, rec *Record, id string, opt Requ
 		item.Error = "enqueue: " + err.Error()
 		return item
 	}
+	// The task is on its queue now: record it even if ctx has just ended.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	entry := Requeue{At: s.cfg.Now().UTC(), By: opt.By, NewTaskID: item.NewTaskID}
-	switch done, err := s.recordRequeue(ctx, id, n, entry); {
+	switch done, err := s.recordRequeue(rctx, id, n, entry); {
 	case err != nil:
 		item.Error = err.Error()
 	case !done:

@@ -23,7 +23,7 @@ type plan struct {
 	// until is the exclusive upper score when hasUntil.
 	until    int64
 	hasUntil bool
-	empty  bool   // some required index is empty: nothing matches
+	empty    bool // some required index is empty: nothing matches
 	// driveOnly: no checks, so ZCOUNT on drive answers Count.
 	driveOnly bool
 }
