@@ -117,6 +117,7 @@ var ErrClientClosed = errors.New("tasks: client is closed")
 type Client struct {
 	cfg    ClientConfig
 	aq     *asynq.Client
+	base   []asynq.Option // Queue, MaxRetry, Timeout, Retention from cfg
 	closed atomic.Bool
 }
 
@@ -130,7 +131,11 @@ func NewClient(rdb redis.UniversalClient, cfg ClientConfig) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Client{cfg: cfg, aq: asynq.NewClientFromRedisClient(rdb)}, nil
+	base := []asynq.Option{asynq.Queue(cfg.DefaultQueue), asynq.MaxRetry(cfg.MaxRetry), asynq.Timeout(cfg.Timeout)}
+	if cfg.Retention > 0 {
+		base = append(base, asynq.Retention(cfg.Retention))
+	}
+	return &Client{cfg: cfg, aq: asynq.NewClientFromRedisClient(rdb), base: base}, nil
 }
 
 // NewTask validates the payload for taskType (including that its tenant is
@@ -139,7 +144,7 @@ func NewClient(rdb redis.UniversalClient, cfg ClientConfig) (*Client, error) {
 // Queue, MaxRetry, Timeout, Retention, and TaskID and ProcessIn when set.
 // The caller's payload is not modified. Bad input is a *ValidationError.
 func (c *Client) NewTask(ctx context.Context, taskType string, p *Payload, o EnqueueOptions) (*asynq.Task, []asynq.Option, error) {
-	if _, ok := Lookup(taskType); !ok {
+	if _, ok := specFor(taskType); !ok {
 		return nil, nil, unknownType(taskType)
 	}
 	if err := o.validate(); err != nil {
@@ -150,7 +155,7 @@ func (c *Client) NewTask(ctx context.Context, taskType string, p *Payload, o Enq
 			return nil, nil, &ValidationError{Field: "tenant", Problem: fmt.Sprintf("unknown tenant %q", p.Tenant)}
 		}
 	}
-	_, imgs, err := p.check(taskType)
+	imgs, err := p.check(taskType)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,14 +200,13 @@ func (c *Client) moveImages(ctx context.Context, p *Payload, imgs []checkedImage
 	return &cp, nil
 }
 
+// options returns the asynq options of one task: the Client's defaults
+// (built once), then the per-task ones, which win.
 func (c *Client) options(o EnqueueOptions) []asynq.Option {
-	opts := []asynq.Option{
-		asynq.Queue(cmp.Or(o.Queue, c.cfg.DefaultQueue)),
-		asynq.MaxRetry(c.cfg.MaxRetry),
-		asynq.Timeout(c.cfg.Timeout),
-	}
-	if c.cfg.Retention > 0 {
-		opts = append(opts, asynq.Retention(c.cfg.Retention))
+	opts := make([]asynq.Option, len(c.base), len(c.base)+3)
+	copy(opts, c.base)
+	if o.Queue != "" {
+		opts = append(opts, asynq.Queue(o.Queue))
 	}
 	if o.ID != "" {
 		opts = append(opts, asynq.TaskID(o.ID))

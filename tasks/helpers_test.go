@@ -142,3 +142,12 @@ func (b *testBundle) pending(t testing.TB, q string) []string {
 		}
 	}
 }
+
+// payloadMembers returns the json names of Payload's members, in order.
+func payloadMembers() []string {
+	var out []string
+	for _, f := range payloadFields().list {
+		out = append(out, f.name)
+	}
+	return out
+}

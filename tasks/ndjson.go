@@ -56,7 +56,7 @@ func ParseLine(b []byte) (Line, error) {
 	if err := decodeStrict(b, &lj, "type", "payload"); err != nil {
 		return Line{}, err
 	}
-	if _, ok := Lookup(lj.Type); !ok {
+	if _, ok := specFor(lj.Type); !ok {
 		return Line{}, unknownType(lj.Type)
 	}
 	p := new(Payload)

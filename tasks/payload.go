@@ -93,9 +93,9 @@ func (p *Payload) String() string {
 		return "payload(nil)"
 	}
 	var set []string
-	for _, name := range payloadMembers() {
-		if name != "tenant" && p.has(name) {
-			set = append(set, name)
+	for _, f := range payloadFields().list {
+		if f.name != "tenant" && p.has(f.name) {
+			set = append(set, f.name)
 		}
 	}
 	return "payload(tenant=" + p.Tenant + " " + strings.Join(set, ",") + ")"

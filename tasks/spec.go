@@ -159,13 +159,31 @@ var specs = []Spec{
 
 // Lookup returns the Spec of a task type.
 func Lookup(taskType string) (Spec, bool) {
-	for _, s := range specs {
-		if s.Type == taskType {
-			return s.clone(), true
+	s, ok := specFor(taskType)
+	if !ok {
+		return Spec{}, false
+	}
+	return s.clone(), true
+}
+
+// specFor returns the table's own Spec (not to be modified).
+func specFor(taskType string) (*Spec, bool) {
+	for i := range specs {
+		if specs[i].Type == taskType {
+			return &specs[i], true
 		}
 	}
-	return Spec{}, false
+	return nil, false
 }
+
+// params holds Spec.Params of every type, computed once.
+var params = func() map[string][]string {
+	m := make(map[string][]string, len(specs))
+	for _, s := range specs {
+		m[s.Type] = s.Params()
+	}
+	return m
+}()
 
 // clone returns s with its own slices, so a caller cannot change the table.
 func (s Spec) clone() Spec {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,19 +37,19 @@ func (e *ValidationError) Error() string {
 // time. It returns the first problem as a *ValidationError. Whether the
 // tenant exists is checked by the Client, which knows the tenants.
 func (p *Payload) Validate(taskType string) error {
-	_, _, err := p.check(taskType)
+	_, err := p.check(taskType)
 	return err
 }
 
-// check is Validate that also returns the spec and the decoded images, so
-// that the Client does not decode them twice.
-func (p *Payload) check(taskType string) (Spec, []checkedImage, error) {
-	spec, ok := Lookup(taskType)
+// check is Validate that also returns the decoded images, so that the
+// Client does not decode them twice.
+func (p *Payload) check(taskType string) ([]checkedImage, error) {
+	spec, ok := specFor(taskType)
 	if !ok {
-		return Spec{}, nil, unknownType(taskType)
+		return nil, unknownType(taskType)
 	}
-	bad := func(field, problem string) (Spec, []checkedImage, error) {
-		return Spec{}, nil, &ValidationError{Field: field, Problem: problem}
+	bad := func(field, problem string) ([]checkedImage, error) {
+		return nil, &ValidationError{Field: field, Problem: problem}
 	}
 	if p == nil {
 		return bad("payload", "required")
@@ -59,9 +60,9 @@ func (p *Payload) check(taskType string) (Spec, []checkedImage, error) {
 	if spec.UserToken && blank(p.User) {
 		return bad("payload.user", "required: "+taskType+" runs with the user's token")
 	}
-	allowed := spec.Params()
-	for _, name := range payloadMembers() {
-		if p.has(name) && !slices.Contains(allowed, name) {
+	allowed := params[taskType]
+	for _, f := range payloadFields().list {
+		if name := f.name; p.has(name) && !slices.Contains(allowed, name) {
 			return bad("payload."+name, "not used by "+taskType)
 		}
 	}
@@ -71,7 +72,7 @@ func (p *Payload) check(taskType string) (Spec, []checkedImage, error) {
 		}
 	}
 	if err := p.checkMembers(); err != nil {
-		return Spec{}, nil, err
+		return nil, err
 	}
 	imgs := make([]checkedImage, 0, len(spec.Images))
 	for _, name := range spec.Images {
@@ -81,14 +82,14 @@ func (p *Payload) check(taskType string) (Spec, []checkedImage, error) {
 		}
 		ci, err := checkImage("payload."+name, *slot)
 		if err != nil {
-			return Spec{}, nil, err
+			return nil, err
 		}
 		imgs = append(imgs, ci)
 	}
 	if err := distinctFrames(imgs); err != nil {
-		return Spec{}, nil, err
+		return nil, err
 	}
-	return spec, imgs, nil
+	return imgs, nil
 }
 
 func unknownType(taskType string) error {
@@ -173,19 +174,12 @@ func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
-// payloadMembers returns the json names of Payload's members, in order.
-func payloadMembers() []string {
-	fs := fieldsOf(reflect.TypeFor[Payload]())
-	out := make([]string, len(fs.list))
-	for i, f := range fs.list {
-		out[i] = f.name
-	}
-	return out
-}
+// payloadFields is the json member table of Payload.
+var payloadFields = sync.OnceValue(func() structFields { return fieldsOf(reflect.TypeFor[Payload]()) })
 
 // member returns the top-level member called name (json name).
 func (p *Payload) member(name string) (reflect.Value, bool) {
-	i, ok := fieldsOf(reflect.TypeFor[Payload]()).index[name]
+	i, ok := payloadFields().index[name]
 	if !ok {
 		return reflect.Value{}, false
 	}
