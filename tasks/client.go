@@ -34,25 +34,12 @@ const (
 	BatchConcurrencyDefault = 32
 )
 
-// TenantLookup finds a configured tenant by its tenancy name.
-type TenantLookup interface {
-	Tenant(name string) (vlens.Tenant, bool)
-}
-
-// TenantMap is a TenantLookup over a map keyed by tenancy name.
-type TenantMap map[string]vlens.Tenant
-
-// Tenant implements TenantLookup.
-func (m TenantMap) Tenant(name string) (vlens.Tenant, bool) {
-	t, ok := m[name]
-	return t, ok
-}
-
 // ClientConfig configures a Client.
 type ClientConfig struct {
-	// Tenants are the configured tenants; a payload naming another tenant is
-	// refused with a *ValidationError on "tenant". Required.
-	Tenants TenantLookup
+	// Tenants are the configured tenants (a *vlens.TenantSet from
+	// vlens.LoadTenants); a payload naming another tenant is refused with a
+	// *ValidationError on "tenant". Required.
+	Tenants vlens.TenantSource
 	// Blobs is the claim-check store. With it, every inline image is moved
 	// to a blob before the task is enqueued, so asynq (and Asynqmon) never
 	// holds image bytes. Nil keeps images inline: for tests only.
@@ -61,7 +48,7 @@ type ClientConfig struct {
 	// (25).
 	MaxRetry int
 	// Timeout bounds one attempt (asynq.Timeout). Default TimeoutDefault
-	// (3 min).
+	// (3 min); at least 1 s, since asynq keeps whole seconds.
 	Timeout time.Duration
 	// Retention keeps completed tasks for this long (asynq.Retention).
 	// Default RetentionDefault (24 h); negative keeps none.

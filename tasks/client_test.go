@@ -17,7 +17,7 @@ import (
 func TestNewClientConfig(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.Client(t, redistest.DBTasks)
-	tenants := TenantMap{"acme": {Name: "acme"}}
+	tenants := tenantMap{"acme": {Name: "acme"}}
 	tests := []struct {
 		desc    string
 		cfg     ClientConfig
@@ -264,7 +264,7 @@ func TestEnqueueOptions(t *testing.T) {
 
 	// A delayed task is scheduled, and its images outlive the delay.
 	c, err := NewClient(b.rdb, ClientConfig{
-		Tenants: TenantMap{"acme": {}}, Blobs: NewBlobStore(b.rdb, time.Hour),
+		Tenants: tenantMap{"acme": {}}, Blobs: NewBlobStore(b.rdb, time.Hour),
 		MaxRetry: 4, Timeout: 40 * time.Second, Retention: -1, DefaultQueue: b.queue,
 	})
 	if err != nil {
@@ -318,7 +318,7 @@ func TestEnqueueWithBlobReference(t *testing.T) {
 func TestClientWithoutBlobsKeepsImagesInline(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	c, err := NewClient(b.rdb, ClientConfig{Tenants: TenantMap{"acme": {}}, DefaultQueue: b.queue})
+	c, err := NewClient(b.rdb, ClientConfig{Tenants: tenantMap{"acme": {}}, DefaultQueue: b.queue})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,13 @@ func Example() {
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(), DB: redistest.DBTasks})
 	defer rdb.Close()
 
+	// In production: vlens.LoadTenants(os.Getenv("VLENSQ_TENANTS")).
+	tenants, err := vlens.NewTenantSet(vlens.Tenant{Name: "acme", APIKey: "key", Username: "svc", Password: "secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
 	client, err := tasks.NewClient(rdb, tasks.ClientConfig{
-		Tenants:      tasks.TenantMap{"acme": vlens.Tenant{Name: "acme"}},
+		Tenants:      tenants,
 		Blobs:        tasks.NewBlobStore(rdb, 0),
 		DefaultQueue: "kyc",
 	})

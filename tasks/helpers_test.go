@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vlensq/vlensq/internal/redistest"
+	"github.com/vlensq/vlensq/vlens"
 )
 
 // fakeJPEG returns n bytes that sniff as a JPEG; different seeds give
@@ -107,7 +108,7 @@ func setup(t testing.TB) *testBundle {
 		q = q[:90]
 	}
 	client, err := NewClient(rdb, ClientConfig{
-		Tenants:      TenantMap{"acme": {Name: "acme"}, "globex": {Name: "globex"}},
+		Tenants:      tenantMap{"acme": {Name: "acme"}, "globex": {Name: "globex"}},
 		Blobs:        blobs,
 		DefaultQueue: q,
 	})
@@ -150,4 +151,12 @@ func payloadMembers() []string {
 		out = append(out, f.name)
 	}
 	return out
+}
+
+// tenantMap is a vlens.TenantSource over a map, for tests.
+type tenantMap map[string]vlens.Tenant
+
+func (m tenantMap) Tenant(name string) (vlens.Tenant, bool) {
+	t, ok := m[name]
+	return t, ok
 }
