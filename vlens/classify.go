@@ -74,8 +74,7 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 		if r, ok := t.HTTPStatuses[httpStatus]; ok && httpStatus >= 400 && httpStatus < 500 {
 			return r.verdict(0, status+", "+problem)
 		}
-		v := t.check(CheckBodyNotJSON).verdict(0, status+", "+problem)
-		return v
+		return t.check(CheckBodyNotJSON).verdict(0, status+", "+problem)
 	}
 
 	// 2. A code.
@@ -85,13 +84,12 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 			code = *env.ErrorCode
 		}
 		reason := "error_code " + strconv.Itoa(code)
+		unknown := reason + " unknown"
 		if env.ErrorCodeText != "" {
-			reason = "error_code is not an integer"
-		}
-		if r, ok := t.Codes[code]; ok && env.ErrorCodeText == "" {
+			unknown = "error_code is not an integer"
+		} else if r, ok := t.Codes[code]; ok {
 			return r.verdict(code, reason)
-		}
-		if r, ok := t.HTTPStatuses[code]; ok && env.ErrorCodeText == "" {
+		} else if r, ok := t.HTTPStatuses[code]; ok {
 			return r.verdict(code, reason+" (an HTTP status)")
 		}
 		if httpStatus == 401 || httpStatus == 429 {
@@ -100,10 +98,10 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 				return v
 			}
 			if r, ok := t.HTTPStatuses[httpStatus]; ok {
-				return r.verdict(code, reason+" unknown, "+status)
+				return r.verdict(code, unknown+", "+status)
 			}
 		}
-		return t.check(CheckUnknownCode).verdict(code, reason+" unknown")
+		return t.check(CheckUnknownCode).verdict(code, unknown)
 	}
 
 	// 3. A message rule.

@@ -312,7 +312,7 @@ func TestClassifyTraps(t *testing.T) {
 			status: 200,
 			body:   `{"error_code": "E-12"}`,
 			want: Verdict{Class: ClassPermanent, Category: CategoryUnknown, Resolution: resUnknownCode,
-				Reason: "error_code is not an integer unknown"},
+				Reason: "error_code is not an integer"},
 		},
 		{
 			desc:   "unknown code on 401 is auth_expired",
@@ -327,6 +327,13 @@ func TestClassifyTraps(t *testing.T) {
 			body:   `{"error_code": 9401, "error_message": "Invalid ApiKey"}`,
 			want: Verdict{Class: ClassPermanent, Category: CategoryAuthentication, Resolution: pageAPIKey,
 				Code: 9401, Reason: "message: apikey invalid"},
+		},
+		{
+			desc:   "a non-integer code on 401 is auth_expired",
+			status: 401,
+			body:   `{"error_code": "AUTH-1"}`,
+			want: Verdict{Class: ClassAuthExpired, Category: CategoryAuthentication, Resolution: pageRefresh,
+				Reason: "error_code is not an integer, http 401: unauthorized"},
 		},
 		{
 			desc:   "unknown code on 429 is throttled",

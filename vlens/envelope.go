@@ -2,6 +2,7 @@ package vlens
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,7 +107,7 @@ func DecodeEnvelope(body []byte) (*Envelope, error) {
 			env.Data = json.RawMessage("null")
 		}
 	}
-	if v := firstNonNull(obj.all("error_code")); v != nil {
+	if v := obj.first("error_code"); v != nil {
 		code, ok := parseInt(v)
 		switch {
 		case ok:
@@ -115,20 +116,20 @@ func DecodeEnvelope(body []byte) (*Envelope, error) {
 			env.ErrorCodeText = clip(compactText(v), maxCodeTextBytes)
 		}
 	}
-	env.ErrorMessage = clip(text(firstNonNull(obj.all("error_message"))), maxTextBytes)
-	if v := firstNonNull(obj.all("error_descriptions")); v != nil {
+	env.ErrorMessage = clip(text(obj.first("error_message")), maxTextBytes)
+	if v := obj.first("error_descriptions"); v != nil {
 		env.ErrorDescriptions = v
 		env.Descriptions = descriptionLines(v)
 	}
 	for _, v := range obj.all("services") {
 		env.Services = mergeServices(env.Services, parseServices(v))
 	}
-	if v := firstNonNull(obj.all("totalCount")); v != nil {
+	if v := obj.first("totalCount"); v != nil {
 		if n, ok := parseInt(v); ok {
 			env.TotalCount = &n
 		}
 	}
-	if v := firstNonNull(obj.all("returnedCount")); v != nil {
+	if v := obj.first("returnedCount"); v != nil {
 		if n, ok := parseInt(v); ok {
 			env.ReturnedCount = &n
 		}
@@ -138,8 +139,9 @@ func DecodeEnvelope(body []byte) (*Envelope, error) {
 
 // member is one "key": value pair of a JSON object, in document order.
 type member struct {
-	key string
-	val json.RawMessage
+	key  string
+	norm string // normKey(key)
+	val  json.RawMessage
 }
 
 // object is a JSON object's members in document order, duplicates kept.
@@ -167,7 +169,7 @@ func members(raw json.RawMessage) object {
 		if err := dec.Decode(&val); err != nil {
 			return obj
 		}
-		obj = append(obj, member{key: key, val: val})
+		obj = append(obj, member{key: key, norm: normKey(key), val: val})
 	}
 	return obj
 }
@@ -222,7 +224,7 @@ func (o object) all(name string) []json.RawMessage {
 		switch {
 		case m.key == name:
 			exact = append(exact, m.val)
-		case normKey(m.key) == want:
+		case m.norm == want:
 			other = append(other, m.val)
 		}
 	}
@@ -350,11 +352,8 @@ func text(v json.RawMessage) string {
 	if isNull(v) {
 		return ""
 	}
-	if jsonKind(v) == "string" {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return strings.TrimSpace(s)
-		}
+	if v = bytes.TrimSpace(v); jsonKind(v) == "string" {
+		return strings.TrimSpace(unquote(v))
 	}
 	return compactText(v)
 }
@@ -419,7 +418,7 @@ func descriptionLines(v json.RawMessage) []string {
 		case "object":
 			obj := members(v)
 			if fe, ok := fieldErrorOf(obj); ok {
-				f := cmpOr(fe.Field, field)
+				f := cmp.Or(fe.Field, field)
 				for _, m := range fe.messages() {
 					add(f, m)
 				}
@@ -435,13 +434,6 @@ func descriptionLines(v json.RawMessage) []string {
 		lines = append(lines, fmt.Sprintf("(%d more)", more))
 	}
 	return lines
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // fieldErrorOf reads an object shaped like a field error: it names a field
@@ -696,7 +688,7 @@ func mergeServices(a, b *Services) *Services {
 	}
 	m.Fake = failing(a.Fake, b.Fake, true)
 	m.Liveness = failing(a.Liveness, b.Liveness, false)
-	m.DocType = cmpOr(a.DocType, b.DocType)
+	m.DocType = cmp.Or(a.DocType, b.DocType)
 	if m.AMLMatched == nil {
 		m.AMLMatched = b.AMLMatched
 	}

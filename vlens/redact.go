@@ -93,8 +93,10 @@ func containsAny(s string, parts []string) bool {
 	return false
 }
 
-func kindOf(name string) fieldKind {
-	k := normKey(name)
+func kindOf(name string) fieldKind { return kindOfNorm(normKey(name)) }
+
+// kindOfNorm is kindOf for a name already passed through normKey.
+func kindOfNorm(k string) fieldKind {
 	switch {
 	case containerExact[k]:
 		return kindContainer
@@ -175,9 +177,9 @@ type redactor struct {
 	imagesOnly bool
 }
 
-// kindOf is the package kindOf, limited to images for StripImages.
-func (r *redactor) kindOf(name string) fieldKind {
-	k := kindOf(name)
+// kindOf is kindOfNorm limited to images for StripImages.
+func (r *redactor) kindOf(norm string) fieldKind {
+	k := kindOfNorm(norm)
 	if r.imagesOnly && k != kindImage {
 		return kindPlain
 	}
@@ -231,9 +233,9 @@ func (r *redactor) object(obj object, k fieldKind, depth int) {
 	// the field it belongs to.
 	valueKind := kindPlain
 	for _, m := range obj {
-		switch normKey(m.key) {
+		switch m.norm {
 		case "field", "key", "fieldname", "property", "name":
-			if jsonKind(m.val) == "string" && r.kindOf(text(m.val)) != kindPlain {
+			if jsonKind(m.val) == "string" && r.kindOf(normKey(text(m.val))) != kindPlain {
 				valueKind = kindSecret
 			}
 		}
@@ -250,9 +252,9 @@ func (r *redactor) object(obj object, k fieldKind, depth int) {
 		// decides.
 		vk := k
 		if k != kindContainer {
-			vk = r.kindOf(m.key)
+			vk = r.kindOf(m.norm)
 			if vk == kindPlain && valueKind != kindPlain {
-				switch normKey(m.key) {
+				switch m.norm {
 				case "value", "values", "val":
 					vk = valueKind
 				}
