@@ -55,4 +55,5 @@
 //
 // Payload.String and Image.String print member names and sizes, never
 // images, OTP codes or personal data, and no error message quotes them.
+// FormatPayload shows a task payload with them redacted (for Asynqmon).
 package tasks

@@ -57,7 +57,7 @@ type Payload struct {
 	// OTPRequestID is the otpRequestId returned by business:request_otp.
 	OTPRequestID ID `json:"otpRequestId,omitempty"`
 	// OTPCode is the code the user received. Secret: never logged or shown
-	// (String and Redacted hide it).
+	// (String hides it; FormatPayload redacts it for display).
 	OTPCode string `json:"otpCode,omitempty"`
 	// GeoLocation is the user's device location, required by business steps.
 	GeoLocation *GeoLocation `json:"geoLocation,omitempty"`
