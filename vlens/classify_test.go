@@ -736,3 +736,25 @@ func BenchmarkDecodeClassify(b *testing.B) {
 		}
 	}
 }
+
+func ExampleTable_Classify() {
+	// HTTP 200, error_code null, and the failure only under services.
+	body := []byte(`{"data": {"isVerificationProcessCompleted": false}, "error_code": null,
+		"Services": {"Validations": {"validation_errors": [{"field": "image",
+		"errors": [{"code": 3011, "message": "card not detected"}]}]}}}`)
+	env, err := DecodeEnvelope(body)
+	v := DefaultTable().Classify(200, env, err)
+	fmt.Println(v.Class, v.Category, v.Code)
+	fmt.Println(v.Resolution)
+	fmt.Println(v.Retryable())
+	// Output:
+	// permanent identity_verification 3011
+	// Re-capture with better lighting and the ID filling most of the frame
+	// false
+}
+
+func ExampleTable_ClassifyTransport() {
+	v := DefaultTable().ClassifyTransport(context.DeadlineExceeded)
+	fmt.Println(v.Class, v.Category, v.Reason)
+	// Output: transient network timeout
+}

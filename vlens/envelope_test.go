@@ -169,6 +169,11 @@ func TestDecodeEnvelopeFields(t *testing.T) {
 			want: Envelope{ErrorMessage: `{"text":"bad"}`},
 		},
 		{
+			desc: "UTF-8 byte order mark and surrounding whitespace",
+			body: "\xef\xbb\xbf \r\n{\"error_code\": 0}\n",
+			want: Envelope{ErrorCode: ptr(0)},
+		},
+		{
 			desc: "error message of another casing",
 			body: `{"ErrorMessage": "Invalid OTP"}`,
 			want: Envelope{ErrorMessage: "Invalid OTP"},
@@ -261,6 +266,7 @@ func TestDecodeEnvelopeServices(t *testing.T) {
 		{"absent", `{"data": {}}`, nil},
 		{"null", `{"services": null}`, nil},
 		{"not an object", `{"services": [1]}`, nil},
+		{"empty object", `{"services": {}}`, &Services{}},
 		{
 			desc: "the 3011 trap: error_code null, error only under Services.Validations",
 			body: `{"data": {"isVerificationProcessCompleted": false}, "error_code": null, "error_message": null,

@@ -391,3 +391,11 @@ func BenchmarkRedact(b *testing.B) {
 		Redact(body)
 	}
 }
+
+func ExampleRedact() {
+	body := []byte(`{"tenant": "acme", "transaction_id": "t-1", "idNumber": "29901011234567",
+		"otpCode": "123456", "image": "` + strings.Repeat("QUJD", 128) + `"}`)
+	fmt.Println(string(Redact(body)))
+	// Output:
+	// {"tenant":"acme","transaction_id":"t-1","idNumber":"[redacted 14 B]","otpCode":"[redacted 6 B]","image":"[redacted 512 B sha256:000b9117aac6]"}
+}

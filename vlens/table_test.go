@@ -3,6 +3,7 @@ package vlens
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -402,4 +403,23 @@ func TestValidateHandBuiltTable(t *testing.T) {
 	if v := tab.Classify(200, &Envelope{ErrorCode: ptr(3011)}, nil); v.Class != ClassPermanent || v.Category != CategoryUnknown {
 		t.Errorf("hand-built table without codes: %+v, want permanent/unknown", v)
 	}
+}
+
+func ExampleParseTable() {
+	tab, err := ParseTable(strings.NewReader(`{
+		"codes": {"9001": {"class": "transient", "category": "server",
+			"resolution": "Retry later", "description": "new overload code", "retry_after": "30s"}}
+	}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v := tab.Classify(200, &Envelope{ErrorCode: ptr(9001)}, nil)
+	fmt.Println(v.Class, v.Category, v.RetryAfter, v.Reason)
+
+	_, err = ParseTable(strings.NewReader(`{"codes": {"9002": {"class": "transient"}}}`))
+	fmt.Println(err)
+	// Output:
+	// transient server 30s error_code 9001: new overload code
+	// vlens: classification table: codes["9002"]: category is required for class transient
 }
