@@ -105,7 +105,9 @@ func (d *Dashboard) Close() error {
 	d.closeOnce.Do(func() {
 		d.registry.Unregister(d.collector)
 		d.registry.Unregister(d.authFailures)
-		d.closeErr = errors.Join(d.monitoring.Close(), d.insp.Close())
+		// The Inspector runs on Config.Redis, which the caller closes
+		// (asynq refuses to close a shared client).
+		d.closeErr = d.monitoring.Close()
 	})
 	return d.closeErr
 }
