@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynqmon"
 
+	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -19,12 +20,13 @@ import (
 const monitoringRoot = "/monitoring"
 
 // redactingFormatter shows task payloads and results with images, secrets
-// and personal data replaced by vlens.Redact markers.
-func redactingFormatter(_ string, b []byte) string {
+// and personal data replaced by vlens.Redact markers (tasks.FormatPayload);
+// an empty result stays empty.
+func redactingFormatter(typ string, b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	return string(vlens.Redact(b))
+	return tasks.FormatPayload(typ, b)
 }
 
 // newMonitoring returns Asynqmon configured for the dashboard, and the
