@@ -139,6 +139,15 @@ func (r Rule) validate() error {
 	return nil
 }
 
+// validateFailure is validate for rules that only ever describe a failure
+// (HTTP statuses, checks): success is refused.
+func (r Rule) validateFailure() error {
+	if r.Class == ClassSuccess {
+		return errors.New("class success is not allowed here: this rule only applies to failures")
+	}
+	return r.validate()
+}
+
 func joinQuoted[T ~string](vals []T) string {
 	q := make([]string, len(vals))
 	for i, v := range vals {
@@ -317,14 +326,16 @@ const CodeFakeDocument = 5005
 // All four sections are optional; top-level keys starting with "_" are
 // ignored (use "_comment" for notes).
 //
-//   - codes: Vlens error_code → rule. An entry for a known code replaces only
-//     the fields it names (the 3011 entry above keeps class and category); a
-//     new code must give class, category and resolution.
+//   - codes: Vlens error_code (not 0, which is success) → rule. An entry for
+//     a known code replaces only the fields it names (the 3011 entry above
+//     keeps class and category); a new code must give class, category and
+//     resolution.
 //   - http_statuses: HTTP status (100–599) → rule, used when the body has no
-//     code (and, for 4xx, when it is not JSON).
+//     code (and, for 4xx, when it is not JSON). Never class success.
 //   - checks: the rules named by the Check* constants (body_not_json,
 //     unknown_code, unknown_status, services_validation, liveness_failed,
 //     src_invalid, field_errors, network); only these names are accepted.
+//     Never class success.
 //   - messages: pattern rules, tried in order, file entries before the
 //     defaults. An entry whose name matches a default replaces the fields it
 //     names and moves to the file's position; a new name must give pattern,
@@ -422,8 +433,12 @@ func (t *Table) Validate() error {
 
 func (t *Table) validate(source string) error {
 	for _, code := range slices.Sorted(maps.Keys(t.Codes)) {
+		entry := fmt.Sprintf("codes[%q]", strconv.Itoa(code))
+		if code == 0 {
+			return &TableError{Source: source, Entry: entry, Err: errors.New("error_code 0 means success and takes no rule")}
+		}
 		if err := t.Codes[code].validate(); err != nil {
-			return &TableError{Source: source, Entry: fmt.Sprintf("codes[%q]", strconv.Itoa(code)), Err: err}
+			return &TableError{Source: source, Entry: entry, Err: err}
 		}
 	}
 	for _, st := range slices.Sorted(maps.Keys(t.HTTPStatuses)) {
@@ -431,7 +446,7 @@ func (t *Table) validate(source string) error {
 		if st < 100 || st > 599 {
 			return &TableError{Source: source, Entry: entry, Err: errors.New("not an HTTP status (100-599)")}
 		}
-		if err := t.HTTPStatuses[st].validate(); err != nil {
+		if err := t.HTTPStatuses[st].validateFailure(); err != nil {
 			return &TableError{Source: source, Entry: entry, Err: err}
 		}
 	}
@@ -440,7 +455,7 @@ func (t *Table) validate(source string) error {
 		if !slices.Contains(CheckNames, name) {
 			return &TableError{Source: source, Entry: entry, Err: fmt.Errorf("unknown check (want one of %s)", joinQuoted(CheckNames))}
 		}
-		if err := t.Checks[name].validate(); err != nil {
+		if err := t.Checks[name].validateFailure(); err != nil {
 			return &TableError{Source: source, Entry: entry, Err: err}
 		}
 	}
