@@ -314,6 +314,17 @@ func TestDecodeEnvelopeServices(t *testing.T) {
 			want: &Services{Fake: ptr(true), Liveness: ptr(false), ValidationErrors: []FieldError{{Errors: []CodedText{{Code: 3013}}}}},
 		},
 		{
+			desc: "both casings of SRC and spoofing: the failing reading wins, in either order",
+			body: `{"Services": {"SRC": {"isValid": false, "errorKey": "NTRA"}, "spoofing": {"fake": true}},
+				"services": {"SRC": {"isValid": true}, "spoofing": {"fake": false}, "sRC": null}}`,
+			want: &Services{Fake: ptr(true), SRC: &SRCCheck{IsValid: ptr(false), ErrorKey: "NTRA"}},
+		},
+		{
+			desc: "SRC and AML of other casings inside one block",
+			body: `{"services": {"src": {"IsValid": "false", "ErrorCode": "3"}, "Src": {"isValid": true}, "aml": {"aml_matched": "yes"}}}`,
+			want: &Services{AMLMatched: ptr(true), SRC: &SRCCheck{IsValid: ptr(false), ErrorCode: ptr(3)}},
+		},
+		{
 			desc: "both casings, the lower-case block first whatever the order",
 			body: `{"Services": {"classification": {"doc_type": "b"}}, "services": {"classification": {"doc_type": "a"}}}`,
 			want: &Services{DocType: "a"},
