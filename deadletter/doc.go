@@ -27,9 +27,13 @@
 //	{vlensq:dlq}:category:<cat>    ZSET    records by category
 //	{vlensq:dlq}:type:<type>       ZSET    records by task type
 //	{vlensq:dlq}:class:<class>     ZSET    records by class
+//	{vlensq:dlq}:tenant_code:<code>:<tenant>
+//	                               ZSET    records by tenant and error_code together (the
+//	                                       usual support query, answered without ZMSCORE)
 //	{vlensq:dlq}:exhausted         ZSET    records with retries_exhausted
 //	{vlensq:dlq}:values:<dim>      SET     the values of a dimension (tenant, code,
-//	                                       category, type, class) that have records, for Stats
+//	                                       category, type, class, tenant_code) that have
+//	                                       records, for Stats
 //	{vlensq:dlq}:trimming          ZSET    ids claimed by a running count trim, scored by claim time
 //
 // A record and all its index entries are written and removed by one Lua

@@ -27,9 +27,16 @@ const (
 	dimCategory dim = "category"
 	dimType     dim = "type"
 	dimClass    dim = "class"
+	// dimTenantCode is the composite index of the most common support query
+	// ("code X for tenant Y"); its value is "<code>:<tenant>". Not in dims:
+	// Stats does not report it.
+	dimTenantCode dim = "tenant_code"
 )
 
-// dims lists the indexed dimensions in a fixed order.
+// tenantCode is the dimTenantCode value of a tenant and a code.
+func tenantCode(tenant string, code int) string { return strconv.Itoa(code) + ":" + tenant }
+
+// dims lists the indexed single dimensions in a fixed order.
 var dims = []dim{dimTenant, dimCode, dimCategory, dimType, dimClass}
 
 // dimValues returns the index value of each dimension of rec; "" means the

@@ -1,6 +1,7 @@
 package deadletter
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -88,6 +89,15 @@ func (s *Store) Count(ctx context.Context, f Filter) (int64, error) {
 			return 0, fmt.Errorf("deadletter: count: %w", err)
 		}
 		return n, nil
+	}
+	if p.drive == s.k.all() && len(p.checks) == 1 && p.checks[0] == (check{key: s.k.exhausted(), want: false}) {
+		// Not retries-exhausted, nothing else: a difference of two counts.
+		all := s.rdb.ZCount(ctx, p.drive, p.min, p.max)
+		ex := s.rdb.ZCount(ctx, s.k.exhausted(), p.min, p.max)
+		if err := cmp.Or(all.Err(), ex.Err()); err != nil {
+			return 0, fmt.Errorf("deadletter: count: %w", err)
+		}
+		return all.Val() - ex.Val(), nil
 	}
 	var n int64
 	err = s.walk(ctx, p, position{}, walkBatchMax, func(hs []hit) (bool, error) {

@@ -377,39 +377,49 @@ func TestEachPages(t *testing.T) {
 	}
 }
 
-// bulkAdd adds n records quickly (one pipeline of the add script), one
+// bulkAdd adds n records quickly (pipelines of the add script), one
 // millisecond apart, ending at t0.
 func (b *testBundle) bulkAdd(t testing.TB, n int, mod func(i int, rec *Record)) {
 	t.Helper()
-	if err := addScript.Load(b.ctx, b.rdb).Err(); err != nil {
-		t.Fatal(err)
-	}
 	const chunk = 1000
 	for start := 0; start < n; start += chunk {
-		pipe := b.rdb.Pipeline()
+		recs := make([]*Record, 0, chunk)
 		for i := start; i < min(start+chunk, n); i++ {
 			rec := newRec("bulk", fmt.Sprintf("bulk-%d", i))
 			rec.FailedAt = t0.Add(-time.Duration(n-i) * time.Millisecond)
 			if mod != nil {
 				mod(i, rec)
 			}
-			if err := rec.normalize(t0); err != nil {
-				t.Fatal(err)
-			}
-			rec.ID = newID(rec.FailedAt)
-			body, err := json.Marshal(rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys, vals := b.store.recordKeys(rec)
-			exhausted := "0"
-			if rec.RetriesExhausted {
-				exhausted = "1"
-			}
-			addScript.EvalSha(b.ctx, pipe, keys, append([]any{rec.ID, body, "payload", score(rec.FailedAt), exhausted}, vals...)...)
+			recs = append(recs, rec)
 		}
-		if _, err := pipe.Exec(b.ctx); err != nil {
+		if err := addPipelined(b.ctx, b.store, b.rdb, recs); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// addPipelined adds recs with one pipeline of the add script (no retention).
+func addPipelined(ctx context.Context, s *Store, rdb redis.UniversalClient, recs []*Record) error {
+	if err := addScript.Load(ctx, rdb).Err(); err != nil {
+		return err
+	}
+	pipe := rdb.Pipeline()
+	for _, rec := range recs {
+		if err := rec.normalize(t0); err != nil {
+			return err
+		}
+		rec.ID = newID(rec.FailedAt)
+		body, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		keys, vals := s.recordKeys(rec)
+		exhausted := "0"
+		if rec.RetriesExhausted {
+			exhausted = "1"
+		}
+		addScript.EvalSha(ctx, pipe, keys, append([]any{rec.ID, body, "payload", score(rec.FailedAt), exhausted}, vals...)...)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }

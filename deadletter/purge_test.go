@@ -3,6 +3,7 @@ package deadletter
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,5 +126,22 @@ func TestPurgeRejectsEmptySelection(t *testing.T) {
 	}
 	if c, _ := b.store.Count(b.ctx, Filter{}); c != 1 {
 		t.Errorf("a refused purge deleted records: %d left", c)
+	}
+}
+
+func TestCorruptRecordIsReportedAndPurgeable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := b.mustAdd(t, newRec("corrupt", "bad-1"), "p")
+	b.rdb.Set(b.ctx, b.store.k.record(id), "{not json", 0)
+	_, err := b.store.List(b.ctx, Filter{Tenant: "corrupt"}, 10, "")
+	if err == nil || !strings.Contains(err.Error(), id) {
+		t.Fatalf("List over a corrupt record = %v, want an error naming %s", err, id)
+	}
+	if n, err := b.store.Purge(b.ctx, []string{id}, Filter{}, 0, false); err != nil || n != 1 {
+		t.Fatalf("Purge(corrupt) = %d, %v; want 1", n, err)
+	}
+	if p, err := b.store.List(b.ctx, Filter{Tenant: "corrupt"}, 10, ""); err != nil || len(p.Records) != 0 {
+		t.Errorf("List after purge = %+v, %v", p, err)
 	}
 }

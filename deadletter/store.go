@@ -100,6 +100,11 @@ func (s *Store) recordKeys(rec *Record) ([]string, []any) {
 		keys = append(keys, s.k.index(dims[i], v), s.k.values(dims[i]))
 		vals = append(vals, v)
 	}
+	if rec.Tenant != "" {
+		tc := tenantCode(rec.Tenant, rec.ErrorCode)
+		keys = append(keys, s.k.index(dimTenantCode, tc), s.k.values(dimTenantCode))
+		vals = append(vals, tc)
+	}
 	return keys, vals
 }
 
@@ -145,8 +150,26 @@ func (s *Store) Payload(ctx context.Context, id string) ([]byte, error) {
 }
 
 // getMany returns the records of ids in order, nil for those that no longer
-// exist.
+// exist. A record that does not decode is an error naming it (purge it by id).
 func (s *Store) getMany(ctx context.Context, ids []string) ([]*Record, error) {
+	raws, err := s.getRaw(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*Record, len(ids))
+	for i, raw := range raws {
+		if raw == nil {
+			continue
+		}
+		if recs[i], err = decodeRecord(ids[i], raw); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+// getRaw returns the stored JSON of ids in order, nil for missing records.
+func (s *Store) getRaw(ctx context.Context, ids []string) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -158,17 +181,13 @@ func (s *Store) getMany(ctx context.Context, ids []string) ([]*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: read records: %w", err)
 	}
-	recs := make([]*Record, len(ids))
+	raws := make([][]byte, len(ids))
 	for i, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			continue
-		}
-		if recs[i], err = decodeRecord(ids[i], []byte(str)); err != nil {
-			return nil, err
+		if str, ok := v.(string); ok {
+			raws[i] = []byte(str)
 		}
 	}
-	return recs, nil
+	return raws, nil
 }
 
 // removeRecords deletes records with their payloads and index entries and
@@ -186,19 +205,25 @@ func (s *Store) removeRecords(ctx context.Context, recs []*Record) (int, error) 
 // entries) and returns how many existed. Ids without a record are removed
 // from the all, exhausted and trimming indexes.
 func (s *Store) removeIDs(ctx context.Context, ids []string) (int, error) {
-	recs, err := s.getMany(ctx, ids)
+	raws, err := s.getRaw(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
 	calls := make([]scriptCall, 0, len(ids))
-	for i, rec := range recs {
+	for i, raw := range raws {
+		id := ids[i]
+		var rec *Record
+		if raw != nil {
+			// A corrupt record is still removed; index entries other than
+			// all/exhausted it cannot name are skipped by List (no record).
+			rec, _ = decodeRecord(id, raw)
+		}
 		if rec == nil {
-			id := ids[i]
 			keys := []string{s.k.record(id), s.k.record(id), s.k.payload(id), s.k.all(), s.k.exhausted(), s.k.trimming()}
 			calls = append(calls, scriptCall{keys: keys, args: []any{id}})
 			continue
 		}
-		rec.ID = ids[i]
+		rec.ID = id
 		keys, vals := s.recordKeys(rec)
 		calls = append(calls, scriptCall{keys: keys, args: append([]any{rec.ID}, vals...)})
 	}

@@ -81,7 +81,7 @@ type testBundle struct {
 }
 
 // setup returns a store with its own key prefix and a fake clock.
-func setup(t *testing.T, opts ...func(*Config)) *testBundle {
+func setup(t testing.TB, opts ...func(*Config)) *testBundle {
 	t.Helper()
 	rdb := redistest.Client(t, redistest.DBDeadletter)
 	b := &testBundle{ctx: context.Background(), rdb: rdb, clock: &fakeClock{now: t0}, trims: &trimLog{}}
@@ -136,7 +136,7 @@ func newRec(tenant, taskID string) *Record {
 }
 
 // mustAdd adds rec and fails the test unless a record was created.
-func (b *testBundle) mustAdd(t *testing.T, rec *Record, payload string) string {
+func (b *testBundle) mustAdd(t testing.TB, rec *Record, payload string) string {
 	t.Helper()
 	id, created, err := b.store.Add(b.ctx, rec, []byte(payload))
 	if err != nil {
@@ -149,7 +149,7 @@ func (b *testBundle) mustAdd(t *testing.T, rec *Record, payload string) string {
 }
 
 // keyCount counts the store's keys in Redis.
-func (b *testBundle) keyCount(t *testing.T) int {
+func (b *testBundle) keyCount(t testing.TB) int {
 	t.Helper()
 	n := 0
 	iter := b.rdb.Scan(b.ctx, 0, "{"+b.prefix+"}:*", 1000).Iterator()

@@ -24,6 +24,9 @@ type plan struct {
 	until    int64
 	hasUntil bool
 	empty    bool // some required index is empty: nothing matches
+	// selectivity estimates the share of drive members that pass the
+	// checks (1 without checks); it sizes the first batch of a walk.
+	selectivity float64
 	// driveOnly: no checks, so ZCOUNT on drive answers Count.
 	driveOnly bool
 }
@@ -37,7 +40,7 @@ type check struct {
 // plan chooses the index to walk for f: the required index with the fewest
 // members (ZCARD), or "all" when f has no indexed field.
 func (s *Store) plan(ctx context.Context, f Filter) (plan, error) {
-	p := plan{min: "-inf", max: "+inf"}
+	p := plan{min: "-inf", max: "+inf", selectivity: 1}
 	if !f.Since.IsZero() {
 		p.min = strconv.FormatInt(f.Since.UnixMilli(), 10)
 	}
@@ -51,9 +54,13 @@ func (s *Store) plan(ctx context.Context, f Filter) (plan, error) {
 			required = append(required, s.k.index(d, v))
 		}
 	}
-	add(dimTenant, f.Tenant)
-	if f.HasCode {
+	switch {
+	case f.Tenant != "" && f.HasCode:
+		add(dimTenantCode, tenantCode(f.Tenant, f.Code))
+	case f.HasCode:
 		add(dimCode, strconv.Itoa(f.Code))
+	default:
+		add(dimTenant, f.Tenant)
 	}
 	add(dimCategory, f.Category)
 	add(dimType, f.Type)
@@ -73,10 +80,12 @@ func (s *Store) plan(ctx context.Context, f Filter) (plan, error) {
 		p.drive = required[0]
 	default:
 		cards := make([]*redis.IntCmd, len(required))
+		var total *redis.IntCmd
 		_, err := s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 			for i, k := range required {
 				cards[i] = pl.ZCard(ctx, k)
 			}
+			total = pl.ZCard(ctx, s.k.all())
 			return nil
 		})
 		if err != nil {
@@ -95,6 +104,10 @@ func (s *Store) plan(ctx context.Context, f Filter) (plan, error) {
 		for i, k := range required {
 			if i != best {
 				p.checks = append(p.checks, check{key: k, want: true})
+				if all := total.Val(); all > 0 {
+					// Assume independent dimensions.
+					p.selectivity *= float64(cards[i].Val()) / float64(all)
+				}
 			}
 		}
 	}
@@ -110,13 +123,18 @@ type hit struct {
 }
 
 // walk visits the members of p.drive newest-first, strictly after from,
-// that pass p.checks, in batches starting at batch members. visit returns
+// that pass p.checks, in batches sized to find about batch matches. visit returns
 // false to stop. It is keyset pagination: each batch starts at the last
 // score seen, skipping the members already seen at that score, so inserts
 // during the walk cause neither duplicates nor gaps.
 func (s *Store) walk(ctx context.Context, p plan, from position, batch int, visit func([]hit) (bool, error)) error {
 	if p.empty {
 		return nil
+	}
+	// Read enough members to find batch matches in one round trip when the
+	// estimate holds (with a margin), and grow the batches if it does not.
+	if p.selectivity > 0 && p.selectivity < 1 {
+		batch = int(min(float64(batch)*1.25/p.selectivity, walkBatchMax))
 	}
 	batch = min(max(batch, 1), walkBatchMax)
 	pos := from
