@@ -16,9 +16,10 @@ type Page struct {
 
 // List returns up to limit records matching f, newest first (by failed_at,
 // then id), starting after cursor ("" for the first page). limit 0 means
-// ListLimitDefault; limits above ListLimitMax are capped. The cursor is
-// stable under concurrent inserts: pages never repeat or skip a record that
-// existed when the listing started.
+// ListLimitDefault; limits above ListLimitMax are capped. The cursor
+// ("score:id" of the last record) is stable under concurrent inserts and
+// removals: following it never repeats a record nor skips one that is still
+// stored, even among records that failed in the same millisecond.
 //
 // List walks the smallest index the filter needs, newest-first, checks the
 // other indexes with ZMSCORE and reads the page with one MGET, so its cost

@@ -199,6 +199,18 @@ func TestAddGet(t *testing.T) {
 	if strings.Contains(raw, "CANARY-PAYLOAD") {
 		t.Error("the record JSON contains the task payload")
 	}
+	// Every key carries the store's hash tag (one Redis Cluster slot).
+	iter := b.rdb.Scan(b.ctx, 0, "*"+b.prefix+"*", 1000).Iterator()
+	keys := 0
+	for iter.Next(b.ctx) {
+		keys++
+		if !strings.HasPrefix(iter.Val(), "{"+b.prefix+"}:") {
+			t.Errorf("key %q lacks the hash tag {%s}", iter.Val(), b.prefix)
+		}
+	}
+	if keys < 10 {
+		t.Errorf("%d keys for one record, want record, payload, task map and indexes", keys)
+	}
 	for _, field := range []string{`"id"`, `"task_id"`, `"endpoint":{"method"`, `"http_status"`, `"error_code"`, `"error_descriptions":[]`, `"first_attempt_at":"2025-06-01T10:00:00Z"`, `"failed_at"`, `"history":[{"at"`, `"x_request_id"`, `"requeued":[]`} {
 		if !strings.Contains(raw, field) {
 			t.Errorf("stored JSON lacks %s: %s", field, raw)

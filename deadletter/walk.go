@@ -123,10 +123,16 @@ type hit struct {
 }
 
 // walk visits the members of p.drive newest-first, strictly after from,
-// that pass p.checks, in batches sized to find about batch matches. visit returns
-// false to stop. It is keyset pagination: each batch starts at the last
-// score seen, skipping the members already seen at that score, so inserts
-// during the walk cause neither duplicates nor gaps.
+// that pass p.checks, in batches sized to find about batch matches. visit
+// returns false to stop.
+//
+// It is keyset pagination: each batch resumes at the last score seen,
+// offset by the members already seen at that score (ties within a
+// millisecond), re-reading the last member seen to verify the offset. When
+// that member has moved (a member before it was removed), the walk rescans
+// the score from the top, and the position guard drops what it has already
+// visited. So neither inserts nor removals during the walk cause duplicates
+// or gaps.
 func (s *Store) walk(ctx context.Context, p plan, from position, batch int, visit func([]hit) (bool, error)) error {
 	if p.empty {
 		return nil
@@ -138,22 +144,36 @@ func (s *Store) walk(ctx context.Context, p plan, from position, batch int, visi
 	}
 	batch = min(max(batch, 1), walkBatchMax)
 	pos := from
-	skip := int64(0) // members at pos.score already seen in this walk
+	skip := int64(0) // members at pos.score already read in this walk
+	lastID := ""     // the last member read, at pos.score
 	for {
 		hi := p.max
 		if pos.set && (!p.hasUntil || pos.score < p.until) {
-			// Resume at the last score, inclusive; members seen there are
-			// skipped by offset and, against concurrent changes, by
-			// pos.after.
+			// Resume at the last score, inclusive.
 			hi = strconv.FormatInt(pos.score, 10)
 		} else {
 			skip = 0
 		}
+		overlap := skip > 0
+		off, count := skip, int64(batch)
+		if overlap {
+			off, count = skip-1, count+1
+		}
 		zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, p.drive, &redis.ZRangeBy{
-			Min: p.min, Max: hi, Offset: skip, Count: int64(batch),
+			Min: p.min, Max: hi, Offset: off, Count: count,
 		}).Result()
 		if err != nil {
 			return fmt.Errorf("deadletter: walk index: %w", err)
+		}
+		full := int64(len(zs)) == count
+		if overlap {
+			if len(zs) == 0 || zs[0].Member.(string) != lastID || int64(zs[0].Score) != pos.score {
+				// Something before the last member read was removed: the
+				// offset is stale. Rescan this score from the top.
+				skip = 0
+				continue
+			}
+			zs = zs[1:]
 		}
 		if len(zs) == 0 {
 			return nil
@@ -165,7 +185,7 @@ func (s *Store) walk(ctx context.Context, p plan, from position, batch int, visi
 				cands = append(cands, h)
 			}
 		}
-		// Advance the position past this batch.
+		// Advance past this batch.
 		last := zs[len(zs)-1]
 		lastScore := int64(last.Score)
 		if pos.set && lastScore == pos.score {
@@ -178,10 +198,11 @@ func (s *Store) walk(ctx context.Context, p plan, from position, batch int, visi
 				}
 			}
 		}
+		lastID = last.Member.(string)
 		// Move the guard only forward: a batch wholly before a cursor (ties
 		// at the cursor's score) must not loosen it.
-		if id := last.Member.(string); pos.after(lastScore, id) {
-			pos = position{score: lastScore, id: id, set: true}
+		if pos.after(lastScore, lastID) {
+			pos = position{score: lastScore, id: lastID, set: true}
 		}
 
 		if len(cands) > 0 {
@@ -195,7 +216,7 @@ func (s *Store) walk(ctx context.Context, p plan, from position, batch int, visi
 				}
 			}
 		}
-		if len(zs) < batch {
+		if !full {
 			return nil
 		}
 		if batch < walkBatchMax {
