@@ -46,7 +46,10 @@ import (
 //     3011; no code or an unknown one → check services_validation),
 //     spoofing.fake == true (code 5005's rule), liveness == false (check
 //     liveness_failed), SRC.isValid == false (check src_invalid); then field
-//     errors in error_descriptions (check field_errors, permanent/validation).
+//     errors in error_descriptions (check field_errors, permanent/validation);
+//     then an error_message no rule explains with no data (check
+//     message_without_data, permanent/unknown: business failures come
+//     without codes, and a failure must never pass as a success).
 //  6. Otherwise success, with no category.
 func (t *Table) Classify(httpStatus int, env *Envelope, decodeErr error) Verdict {
 	return t.ClassifyEndpoint("", httpStatus, env, decodeErr)
@@ -156,6 +159,10 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 	}
 	if len(env.Descriptions) > 0 {
 		return t.check(CheckFieldErrors).verdict(0, "error_descriptions")
+	}
+
+	if env.ErrorMessage != "" && (len(env.Data) == 0 || string(env.Data) == "null") {
+		return t.check(CheckMessageWithoutData).verdict(0, "error_message without error_code or data")
 	}
 
 	// 6. Success.

@@ -758,3 +758,39 @@ func ExampleTable_ClassifyTransport() {
 	fmt.Println(v.Class, v.Category, v.Reason)
 	// Output: transient network timeout
 }
+
+func TestClassifyMessageWithoutCode(t *testing.T) {
+	t.Parallel()
+	tab := DefaultTable()
+	tests := []struct {
+		desc     string
+		path     string
+		env      *Envelope
+		class    Class
+		category Category
+	}{
+		{desc: "unexplained message, no data: a failure, never a silent success",
+			env: &Envelope{ErrorMessage: "Business request not found"}, class: ClassPermanent, category: CategoryUnknown},
+		{desc: "unexplained message, data null", env: &Envelope{Data: []byte("null"), ErrorMessage: "Something odd"},
+			class: ClassPermanent, category: CategoryUnknown},
+		{desc: "informational message beside data is a success",
+			env: &Envelope{Data: []byte(`{"id":7}`), ErrorMessage: "Created"}, class: ClassSuccess},
+		{desc: "OTP request not found on a signing step is a business-request failure",
+			path: "/api/BusinessRequest/CustomerSign/StepValidateOtp",
+			env:  &Envelope{ErrorMessage: "OTP request not found or expired"}, class: ClassPermanent, category: CategoryBusinessRequest},
+		{desc: "OTP expired during registration keeps the registration resolution",
+			path: "/api/DigitalIdentity/StepVerifyPhone",
+			env:  &Envelope{ErrorMessage: "OTP expired"}, class: ClassPermanent, category: CategoryRegistration},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			v := tab.ClassifyEndpoint(tc.path, 200, tc.env, nil)
+			if v.Class != tc.class || v.Category != tc.category {
+				t.Fatalf("ClassifyEndpoint = %s/%s (%s), want %s/%s", v.Class, v.Category, v.Reason, tc.class, tc.category)
+			}
+			if v.Class != ClassSuccess && v.Resolution == "" {
+				t.Errorf("no resolution for %+v", v)
+			}
+		})
+	}
+}

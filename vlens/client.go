@@ -453,7 +453,7 @@ func (c *Client) send(ctx context.Context, ex exchange) (*Response, *Error) {
 	default:
 		env, decErr := DecodeEnvelope(raw)
 		resp.Envelope = env
-		v = c.cfg.Table.Classify(hr.StatusCode, env, decErr)
+		v = c.cfg.Table.ClassifyEndpoint(hr.Request.URL.Path, hr.StatusCode, env, decErr)
 	}
 	resp.Verdict = v
 	if v.Class == ClassSuccess {

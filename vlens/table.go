@@ -281,12 +281,17 @@ const (
 	CheckFieldErrors = "field_errors"
 	// CheckNetwork: no response arrived (timeout, reset, DNS, dial, EOF).
 	CheckNetwork = "network"
+	// CheckMessageWithoutData: a 2xx without a code and without data whose
+	// error_message no message rule explains. Vlens reports business and
+	// registration failures this way (no numeric code), so it is a failure,
+	// never a silent success.
+	CheckMessageWithoutData = "message_without_data"
 )
 
 // CheckNames lists every check name, in a stable order.
 var CheckNames = []string{
 	CheckBodyNotJSON, CheckUnknownCode, CheckUnknownStatus, CheckServicesValidation,
-	CheckLivenessFailed, CheckSRCInvalid, CheckFieldErrors, CheckNetwork,
+	CheckLivenessFailed, CheckSRCInvalid, CheckFieldErrors, CheckNetwork, CheckMessageWithoutData,
 }
 
 // CodeFakeDocument is the Vlens code for a document detected as fake;
@@ -779,6 +784,7 @@ const (
 	resTooManyTrials  = "Too many trials: wait before retrying; if it persists, check the tenant's limits with Vlens"
 	resRateLimited    = "Rate limited by Vlens: retry after Retry-After; lower the tenant's rate_per_second / rate_per_minute if it recurs"
 	resUnknownCode    = "Unknown Vlens error code, not retried: contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket), then add the code to the classification table"
+	resUnknownMessage = "Vlens answered with an error message it gives no code for, not retried: read error_message, fix the request, and add a message rule to the classification table so the cause gets its category"
 	resUnknownStatus  = "Unexpected HTTP status from Vlens, not retried: contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket)"
 	resBadRequest     = "Do not retry: fix the request (required fields, valid base64 JPEG/PNG images) — see error_descriptions"
 	resFieldErrors    = "Do not retry: fix the fields listed in error_descriptions"
@@ -878,6 +884,7 @@ func DefaultTable() *Table {
 	check(CheckSRCInvalid, ClassPermanent, CategoryIdentityVerification, resNationalRecords, "NTRA/CSO check failed")
 	check(CheckFieldErrors, ClassPermanent, CategoryValidation, resFieldErrors, "field errors")
 	check(CheckNetwork, ClassTransient, CategoryNetwork, resRetry, "")
+	check(CheckMessageWithoutData, ClassPermanent, CategoryUnknown, resUnknownMessage, "error message without code or data")
 
 	t.Messages = defaultMessages()
 	return t
@@ -898,6 +905,12 @@ func defaultMessages() []MessageRule {
 	otpInvalid := otpWord + `.*` + invalidWord + `|` + invalidWord + `.*` + otpWord
 	signing := msg("invalid otp (signing)", otpInvalid, perm, CategoryBusinessRequest, resSigningOTP)
 	signing.Endpoint = `/BusinessRequest/`
+	const otpExpired = otpWord + `.*\b(expired|not found|no longer valid)\b|\bexpired\b.*` + otpWord + `|^\W*(otp )?request (was |is )?not found`
+	// On a signing step an expired or unknown OTP request means the same as a
+	// wrong code: request a new one (the registration resolution would send
+	// the user back to StepVerifyPhone).
+	signingExpired := msg("otp expired (signing)", otpExpired, perm, CategoryBusinessRequest, resSigningOTP)
+	signingExpired.Endpoint = `/BusinessRequest/`
 	return []MessageRule{
 		// Authentication.
 		msg("refresh token expired",
@@ -923,9 +936,8 @@ func defaultMessages() []MessageRule {
 		msg("already registered",
 			`\b(phone|mobile|e-?mail|user ?name)\b.*\b(already|exists?|taken|in use|registered)\b|\b(is|was) already (registered|in use|taken)\b|\bduplicate (phone|mobile|e-?mail)\b`,
 			perm, CategoryRegistration, resAlreadyExists),
-		msg("otp expired",
-			otpWord+`.*\b(expired|not found|no longer valid)\b|\bexpired\b.*`+otpWord+`|^\W*(otp )?request (was |is )?not found`,
-			perm, CategoryRegistration, resOTPExpired),
+		signingExpired,
+		msg("otp expired", otpExpired, perm, CategoryRegistration, resOTPExpired),
 		signing,
 		msg("invalid otp", otpInvalid, perm, CategoryRegistration, resInvalidOTP),
 

@@ -262,3 +262,14 @@ func findScenarioInURL(u *url.URL) (string, bool) {
 	}
 	return "", false
 }
+
+// ScenarioHits reports how many requests carrying the scenario string text
+// have arrived, counted when they arrive (a request still being answered,
+// e.g. in a delay step, is counted). Tests use it to act while a call is in
+// flight.
+func (f *Fake) ScenarioHits(text string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, _ := f.scenarios.get(text)
+	return n
+}
