@@ -1,0 +1,23 @@
+// Package handlers runs vlensq tasks: decode the payload, call Vlens,
+// classify the answer, and end the attempt in exactly one way.
+//
+//   - success: the result is written with the task's ResultWriter and the
+//     outcome "succeeded" is published.
+//   - transient: the task is retried by asynq after Policy.Delay (500 ms, ×2,
+//     cap 8 s, jitter); after Policy.MaxAttempts attempts it is dead-lettered
+//     as retries_exhausted.
+//   - throttled: the task is retried after the requested wait without
+//     spending an attempt (ThrottledError + IsFailure).
+//   - auth_expired: handled inside the Vlens client (refresh, replay once).
+//   - permanent: a dead-letter record is written, the outcome
+//     "dead_lettered" is published, and the task is archived (SkipRetry).
+//
+// # Exactly one outcome
+//
+// Delivery is at least once (asynq re-runs a task after a crash or a
+// shutdown). Each step is idempotent by task id: a successful Vlens answer is
+// journalled before anything else happens, so a re-run does not call Vlens
+// again (a business OTP is not sent twice); the dead-letter store keeps one
+// record per task id; the outcome publisher writes one outcome per task id,
+// and a re-run that finds it ends the same way without doing anything.
+package handlers

@@ -1,0 +1,394 @@
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/vlensq/vlensq/deadletter"
+	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/outcome"
+	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/vlens"
+)
+
+// Config wires a Handler.
+type Config struct {
+	// Redis holds the per-task journal and attempt history. Required.
+	Redis redis.UniversalClient
+	// Vlens makes the calls. Required.
+	Vlens *vlens.Client
+	// Blobs resolves claim-checked images. Required.
+	Blobs tasks.BlobReader
+	// DeadLetters stores permanent failures. Required.
+	DeadLetters *deadletter.Store
+	// Outcomes publishes terminal outcomes. Required.
+	Outcomes *outcome.Publisher
+	// Policy is the retry policy; zero fields take their defaults.
+	Policy Policy
+	// Metrics, when set, counts attempts, outcomes and dead letters.
+	Metrics *metrics.Metrics
+	// Logger receives one line per attempt (never payloads or secrets).
+	// Default: a disabled logger.
+	Logger *zerolog.Logger
+	// JournalTTL is the lifetime of unfinished tasks' journals. Default
+	// JournalTTLDefault.
+	JournalTTL time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Handler processes every vlensq task type.
+type Handler struct {
+	cfg    Config
+	rdb    redis.UniversalClient
+	policy Policy
+	log    zerolog.Logger
+}
+
+// New checks cfg and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Redis == nil:
+		return nil, errors.New("handlers: Config.Redis is required")
+	case cfg.Vlens == nil:
+		return nil, errors.New("handlers: Config.Vlens is required")
+	case cfg.Blobs == nil:
+		return nil, errors.New("handlers: Config.Blobs is required")
+	case cfg.DeadLetters == nil:
+		return nil, errors.New("handlers: Config.DeadLetters is required")
+	case cfg.Outcomes == nil:
+		return nil, errors.New("handlers: Config.Outcomes is required")
+	}
+	p := cfg.Policy.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	cfg.JournalTTL = cmp.Or(cfg.JournalTTL, JournalTTLDefault)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := zerolog.Nop()
+	if cfg.Logger != nil {
+		log = *cfg.Logger
+	}
+	return &Handler{cfg: cfg, rdb: cfg.Redis, policy: p, log: log}, nil
+}
+
+// Policy returns the effective retry policy.
+func (h *Handler) Policy() Policy { return h.policy }
+
+// attempt is what one run of a task knows about itself.
+type attempt struct {
+	task     *asynq.Task
+	id       string
+	queue    string
+	retried  int
+	maxRetry int
+	started  time.Time
+	payload  *tasks.Payload
+	spec     tasks.Spec
+	body     map[string]any // the Vlens request body, once built
+	log      zerolog.Logger
+}
+
+// failure is a terminal failure about to be dead-lettered.
+type failure struct {
+	verr             *vlens.Error // the failed call; never nil
+	retriesExhausted bool
+}
+
+// ProcessTask implements asynq.Handler for every vlensq task type.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
+	a := &attempt{task: t, started: h.cfg.Now()}
+	a.id, _ = asynq.GetTaskID(ctx)
+	a.queue, _ = asynq.GetQueueName(ctx)
+	a.retried, _ = asynq.GetRetryCount(ctx)
+	a.maxRetry, _ = asynq.GetMaxRetry(ctx)
+	a.log = h.log.With().Str("task_id", a.id).Str("type", t.Type()).Int("attempt", a.retried+1).Logger()
+
+	// A panic ends the task as a permanent failure, with its stack in the
+	// dead-letter record: retrying a crash of our own code cannot help.
+	defer func() {
+		if r := recover(); r != nil {
+			stack := strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")
+			verr := h.localError(a, vlens.ClassPermanent, vlens.CategoryServer, fmt.Sprintf("panic in handler: %v", r))
+			verr.Descriptions = stack
+			err = h.deadLetter(ctx, a, failure{verr: verr})
+		}
+	}()
+
+	done, err := h.alreadyEnded(ctx, a)
+	if done || err != nil {
+		return err
+	}
+
+	spec, ok := tasks.Lookup(t.Type())
+	if !ok {
+		return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation,
+			fmt.Sprintf("type: unknown task type %q", t.Type()))})
+	}
+	a.spec = spec
+	p, err := tasks.DecodePayload(t.Payload())
+	if err == nil {
+		err = p.Validate(t.Type())
+	}
+	a.payload = p
+	if err != nil {
+		return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation, err.Error())})
+	}
+	a.log = a.log.With().Str("tenant", p.Tenant).Str("transaction_id", p.TransactionID).Logger()
+
+	j, err := h.readJournal(ctx, a.id)
+	if err != nil {
+		return fmt.Errorf("read task journal: %w", err)
+	}
+	if j.Response != nil {
+		// Vlens already answered this task with a success; a crash or a
+		// shutdown stopped us before the outcome. Do not call again.
+		return h.succeed(ctx, a, j.Response, "", true)
+	}
+
+	body, err := p.RequestBody(ctx, spec, h.cfg.Blobs)
+	if err != nil {
+		if errors.Is(err, tasks.ErrBlobMissing) {
+			return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation,
+				"image: the claim-checked image has expired or is missing; enqueue the task again with the image")})
+		}
+		return fmt.Errorf("build request body: %w", err)
+	}
+	a.body = body
+
+	call := vlens.Call{
+		Tenant: p.Tenant, User: p.User, Token: vlens.TokenTenant,
+		Method: spec.Method, Path: p.PathFor(spec),
+	}
+	if spec.UserToken {
+		call.Token = vlens.TokenUser
+	}
+	if len(spec.Fields) > 0 {
+		call.Body = body
+	}
+	resp, err := h.cfg.Vlens.Do(ctx, call)
+	if err == nil {
+		if jerr := h.journalResponse(ctx, a.id, resp.Body); jerr != nil {
+			a.log.Warn().Err(jerr).Msg("could not journal the response; a re-run would call Vlens again")
+		}
+		return h.succeed(ctx, a, resp.Body, resp.RequestID, false)
+	}
+	var verr *vlens.Error
+	if !errors.As(err, &verr) {
+		return fmt.Errorf("call vlens: %w", err)
+	}
+	if ctx.Err() != nil {
+		// Shutdown or the task's deadline: asynq puts the task back (or
+		// counts the timeout as a failure); no outcome yet.
+		return fmt.Errorf("call interrupted: %w", ctx.Err())
+	}
+	h.observe(a, verr.Class, verr.Category, verr.Code)
+	if verr.Class != vlens.ClassThrottled {
+		if herr := h.recordAttempt(ctx, a.id, attemptEntry{
+			At: h.cfg.Now().UTC(), HTTPStatus: verr.HTTPStatus, ErrorCode: verr.Code,
+			Class: string(verr.Class), XRequestID: verr.RequestID,
+		}); herr != nil {
+			a.log.Warn().Err(herr).Msg("could not record the attempt in the history")
+		}
+	}
+	switch verr.Class {
+	case vlens.ClassThrottled:
+		a.log.Info().Dur("wait", verr.RetryAfter).Str("reason", verr.Reason).Msg("throttled")
+		return &ThrottledError{Wait: verr.RetryAfter, Err: safeError(verr)}
+	case vlens.ClassTransient:
+		if a.retried+1 >= h.policy.MaxAttempts {
+			return h.deadLetter(ctx, a, failure{verr: verr, retriesExhausted: true})
+		}
+		a.log.Warn().Int("http_status", verr.HTTPStatus).Int("code", verr.Code).Str("reason", verr.Reason).
+			Str("x_request_id", verr.RequestID).Msg("transient failure, will retry")
+		return safeError(verr)
+	default:
+		return h.deadLetter(ctx, a, failure{verr: verr})
+	}
+}
+
+// alreadyEnded finishes a re-run of a task that already has its outcome, or
+// whose dead-letter record was written before a crash.
+func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, error) {
+	st, dlID, seen, err := h.cfg.Outcomes.Seen(ctx, a.id)
+	if err != nil {
+		return true, err
+	}
+	if seen {
+		a.log.Info().Str("status", string(st)).Msg("task already ended; nothing to do")
+		if st == outcome.StatusDeadLettered {
+			return true, fmt.Errorf("already dead-lettered as %s: %w", dlID, asynq.SkipRetry)
+		}
+		return true, nil
+	}
+	j, err := h.readJournal(ctx, a.id)
+	if err != nil || !j.DeadLettering {
+		return false, err
+	}
+	rec, err := h.cfg.DeadLetters.GetByTaskID(ctx, a.id)
+	if errors.Is(err, deadletter.ErrNotFound) {
+		return false, nil // the record was never written: process normally
+	}
+	if err != nil {
+		return true, err
+	}
+	return true, h.publishDeadLetter(ctx, a, rec)
+}
+
+// succeed stores the result and publishes the outcome.
+func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, requestID string, replayed bool) error {
+	result := resultOf(body)
+	if w := a.task.ResultWriter(); w != nil {
+		if _, err := w.Write(result); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	}
+	o := outcome.Outcome{
+		TaskID: a.id, Type: a.task.Type(), Tenant: a.payload.Tenant, Queue: a.queue,
+		Status: outcome.StatusSucceeded, Class: string(vlens.ClassSuccess), Result: result,
+		TransactionID: a.payload.TransactionID, ClientTransactionID: a.payload.ClientTransactionID,
+	}
+	if _, err := h.cfg.Outcomes.Publish(ctx, o, a.payload.CallbackURL); err != nil {
+		return fmt.Errorf("publish outcome: %w", err)
+	}
+	h.forget(ctx, a.id)
+	if !replayed {
+		h.observe(a, vlens.ClassSuccess, vlens.CategoryNone, 0)
+	}
+	h.finished(a, outcome.StatusSucceeded)
+	a.log.Info().Str("class", "success").Str("x_request_id", requestID).Bool("replayed", replayed).
+		Dur("duration", h.cfg.Now().Sub(a.started)).Msg("task succeeded")
+	return nil
+}
+
+// deadLetter writes the record and the outcome, then archives the task.
+func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
+	if err := h.journalDeadLettering(ctx, a.id); err != nil {
+		return fmt.Errorf("journal dead-lettering: %w", err)
+	}
+	history, err := h.attempts(ctx, a.id)
+	if err != nil {
+		return fmt.Errorf("read attempt history: %w", err)
+	}
+	rec := h.record(a, f, history)
+	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, a.task.Payload())
+	if err != nil {
+		// Redis trouble: let asynq retry the task rather than lose it.
+		return fmt.Errorf("write dead-letter record: %w", err)
+	}
+	rec.ID = id
+	if created && h.cfg.Metrics != nil {
+		h.cfg.Metrics.DeadLetters.WithLabelValues(a.task.Type(), string(f.verr.Category)).Inc()
+		if f.verr.Category == vlens.CategoryUnknown {
+			h.cfg.Metrics.UnknownCodes.WithLabelValues(h.cfg.Metrics.Code(f.verr.Code)).Inc()
+		}
+	}
+	a.log.Warn().Str("dead_letter_id", id).Str("class", rec.Class).Str("category", rec.Category).
+		Int("code", rec.ErrorCode).Int("http_status", rec.HTTPStatus).Bool("retries_exhausted", rec.RetriesExhausted).
+		Msg("task dead-lettered")
+	return h.publishDeadLetter(ctx, a, rec)
+}
+
+func (h *Handler) publishDeadLetter(ctx context.Context, a *attempt, rec *deadletter.Record) error {
+	o := outcome.Outcome{
+		TaskID: a.id, Type: a.task.Type(), Tenant: rec.Tenant, Queue: a.queue,
+		Status: outcome.StatusDeadLettered, Class: rec.Class, Category: rec.Category, Code: rec.ErrorCode,
+		DeadLetterID: rec.ID, TransactionID: rec.TransactionID, ClientTransactionID: rec.ClientTransactionID,
+	}
+	callback := ""
+	if a.payload != nil {
+		callback = a.payload.CallbackURL
+	}
+	if _, err := h.cfg.Outcomes.Publish(ctx, o, callback); err != nil {
+		return fmt.Errorf("publish outcome: %w", err)
+	}
+	h.forget(ctx, a.id)
+	h.finished(a, outcome.StatusDeadLettered)
+	// The text becomes asynq's LastErr, shown raw in Asynqmon: it names the
+	// record and the verdict, never the Vlens message or the payload.
+	return fmt.Errorf("dead-lettered as %s (%s/%s code %d): %w", rec.ID, rec.Class, rec.Category, rec.ErrorCode, asynq.SkipRetry)
+}
+
+func (h *Handler) observe(a *attempt, class vlens.Class, cat vlens.Category, code int) {
+	m := h.cfg.Metrics
+	if m == nil {
+		return
+	}
+	m.TasksProcessed.WithLabelValues(a.task.Type(), string(class), string(cat), m.Code(code)).Inc()
+	m.TaskDuration.WithLabelValues(a.task.Type(), string(class)).Observe(h.cfg.Now().Sub(a.started).Seconds())
+}
+
+func (h *Handler) finished(a *attempt, st outcome.Status) {
+	if h.cfg.Metrics != nil {
+		h.cfg.Metrics.TaskAttempts.WithLabelValues(a.task.Type(), string(st)).Observe(float64(a.retried + 1))
+	}
+}
+
+// localError describes a failure found before or without a Vlens answer
+// (bad payload, missing image, panic) in the same shape as a failed call.
+func (h *Handler) localError(a *attempt, class vlens.Class, cat vlens.Category, msg string) *vlens.Error {
+	e := &vlens.Error{Class: class, Category: cat, Message: msg, Reason: "vlensq: " + msg}
+	if a.spec.Type != "" {
+		e.Method = a.spec.Method
+		e.URL = a.spec.Path
+		if a.payload != nil {
+			e.URL = a.payload.PathFor(a.spec)
+		}
+	}
+	return e
+}
+
+// safeError is what asynq keeps as LastErr for a retried attempt: the verdict
+// and the HTTP facts, without the Vlens message (which can echo personal
+// data) or the body.
+func safeError(e *vlens.Error) error {
+	return fmt.Errorf("%s/%s: %s %s: http %d code %d (%s)", e.Class, e.Category, e.Method, e.URL, e.HTTPStatus, e.Code, e.Reason)
+}
+
+// resultOf is what a successful task keeps as its result: the envelope's
+// data and services, with images (long base64 strings) taken out; extracted
+// fields stay, they are what the producer asked for.
+func resultOf(body []byte) json.RawMessage {
+	env, err := vlens.DecodeEnvelope(body)
+	if err != nil || env == nil {
+		return json.RawMessage(`null`)
+	}
+	out := map[string]json.RawMessage{}
+	if len(env.Data) > 0 {
+		out["data"] = env.Data
+	}
+	if raw := rawMember(body, "services"); raw != nil {
+		out["services"] = raw
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return vlens.StripImages(b)
+}
+
+// rawMember returns the member of a JSON object by case-insensitive key.
+func rawMember(body []byte, key string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}

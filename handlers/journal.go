@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// JournalTTLDefault bounds how long the per-task journal and attempt history
+// live in Redis when a task never ends (longer than any retry schedule).
+const JournalTTLDefault = 7 * 24 * time.Hour
+
+// Attempt is one entry of a task's attempt history: the dead-letter record's
+// "history".
+type attemptEntry struct {
+	At         time.Time `json:"at"`
+	HTTPStatus int       `json:"http_status"`
+	ErrorCode  int       `json:"error_code"`
+	Class      string    `json:"class"`
+	XRequestID string    `json:"x_request_id"`
+}
+
+// journal is the per-task state that makes re-runs idempotent.
+type journal struct {
+	// Response is a successful Vlens answer already received for the task.
+	Response json.RawMessage
+	// DeadLettering is set before the dead-letter record is written.
+	DeadLettering bool
+}
+
+// Keys share the hash tag {<task id>} so that the journal and the history of
+// one task live on one cluster slot.
+func journalKey(taskID string) string  { return "vlensq:task:{" + taskID + "}:journal" }
+func attemptsKey(taskID string) string { return "vlensq:task:{" + taskID + "}:attempts" }
+
+func (h *Handler) readJournal(ctx context.Context, taskID string) (journal, error) {
+	m, err := h.rdb.HGetAll(ctx, journalKey(taskID)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return journal{}, err
+	}
+	j := journal{DeadLettering: m["state"] == "dead_lettering"}
+	if r := m["response"]; r != "" {
+		j.Response = json.RawMessage(r)
+	}
+	return j, nil
+}
+
+func (h *Handler) journalResponse(ctx context.Context, taskID string, body []byte) error {
+	k := journalKey(taskID)
+	_, err := h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "response", body)
+		p.Expire(ctx, k, h.cfg.JournalTTL)
+		return nil
+	})
+	return err
+}
+
+func (h *Handler) journalDeadLettering(ctx context.Context, taskID string) error {
+	k := journalKey(taskID)
+	_, err := h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "state", "dead_lettering")
+		p.Expire(ctx, k, h.cfg.JournalTTL)
+		return nil
+	})
+	return err
+}
+
+func (h *Handler) recordAttempt(ctx context.Context, taskID string, a attemptEntry) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	k := attemptsKey(taskID)
+	_, err = h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, k, b)
+		p.Expire(ctx, k, h.cfg.JournalTTL)
+		return nil
+	})
+	return err
+}
+
+func (h *Handler) attempts(ctx context.Context, taskID string) ([]attemptEntry, error) {
+	raw, err := h.rdb.LRange(ctx, attemptsKey(taskID), 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]attemptEntry, 0, len(raw))
+	for _, r := range raw {
+		var a attemptEntry
+		if json.Unmarshal([]byte(r), &a) == nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// forget removes a finished task's journal and history. The outcome marker
+// keeps answering re-runs.
+func (h *Handler) forget(ctx context.Context, taskID string) {
+	h.rdb.Del(ctx, journalKey(taskID), attemptsKey(taskID))
+}

@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"cmp"
+	"encoding/json"
+	"strings"
+
+	"github.com/vlensq/vlensq/deadletter"
+	"github.com/vlensq/vlensq/vlens"
+)
+
+// MaxRawResponseBytes bounds a non-JSON response body kept in a record.
+const MaxRawResponseBytes = 64 << 10
+
+// record builds the dead-letter record of a failed task.
+func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadletter.Record {
+	e := f.verr
+	now := h.cfg.Now().UTC()
+	rec := &deadletter.Record{
+		TaskID: a.id, Queue: a.queue, Type: a.task.Type(),
+		Endpoint:          deadletter.Endpoint{Method: e.Method, URL: e.URL},
+		HTTPStatus:        e.HTTPStatus,
+		ErrorCode:         e.Code,
+		ErrorMessage:      e.Message,
+		ErrorDescriptions: e.Descriptions,
+		Class:             string(e.Class),
+		Category:          string(e.Category),
+		Resolution:        e.Resolution,
+		RetriesExhausted:  f.retriesExhausted,
+		FailedAt:          now,
+		Request:           h.redactedRequest(a),
+		Response:          responseOf(e),
+	}
+	if rec.ErrorMessage == "" && len(e.FieldErrors) > 0 {
+		fe := e.FieldErrors[0]
+		msg := fe.Message
+		if msg == "" && len(fe.Errors) > 0 {
+			msg = fe.Errors[0].Message
+		}
+		rec.ErrorMessage = strings.TrimPrefix(fe.Field+": "+msg, ": ")
+	}
+	for _, fe := range e.FieldErrors {
+		for _, c := range fe.Errors {
+			rec.ErrorDescriptions = append(rec.ErrorDescriptions, fe.Field+": "+c.Message)
+		}
+	}
+	if p := a.payload; p != nil {
+		rec.Tenant = p.Tenant
+		rec.TransactionID = p.TransactionID
+		rec.ClientTransactionID = p.ClientTransactionID
+		rec.RequestID = cmp.Or(p.RequestID, p.BusinessRequestID.String())
+	} else {
+		rec.Tenant = tenantOf(a.task.Payload())
+	}
+	for _, at := range history {
+		rec.History = append(rec.History, deadletter.Attempt{
+			At: at.At, HTTPStatus: at.HTTPStatus, ErrorCode: at.ErrorCode, Class: at.Class, XRequestID: at.XRequestID,
+		})
+	}
+	if len(rec.History) == 0 {
+		// A failure found before any call (bad payload, panic) still counts as
+		// one attempt.
+		rec.History = []deadletter.Attempt{{At: now, HTTPStatus: e.HTTPStatus, ErrorCode: e.Code, Class: string(e.Class), XRequestID: e.RequestID}}
+	}
+	rec.Attempts = max(len(rec.History), a.retried+1)
+	rec.FirstAttemptAt = rec.History[0].At
+	return rec
+}
+
+// redactedRequest is the request body as sent (or as it would have been
+// sent), with images and personal data replaced by markers.
+func (h *Handler) redactedRequest(a *attempt) json.RawMessage {
+	var b []byte
+	if a.body != nil {
+		b, _ = json.Marshal(a.body)
+	} else {
+		b = a.task.Payload()
+	}
+	if !json.Valid(b) {
+		b, _ = json.Marshal(string(b))
+	}
+	return json.RawMessage(vlens.Redact(b))
+}
+
+// responseOf is the response as received: the envelope when it was JSON
+// (personal data redacted), else the raw text as a JSON string, bounded.
+func responseOf(e *vlens.Error) json.RawMessage {
+	if len(e.Body) == 0 {
+		return json.RawMessage(`null`)
+	}
+	if json.Valid(e.Body) {
+		return json.RawMessage(vlens.Redact(e.Body))
+	}
+	raw := e.Body
+	if len(raw) > MaxRawResponseBytes {
+		raw = raw[:MaxRawResponseBytes]
+	}
+	s := strings.ToValidUTF8(string(raw), "\uFFFD")
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// tenantOf reads the tenant of a payload that did not decode as a whole.
+func tenantOf(payload []byte) string {
+	var p struct {
+		Tenant string `json:"tenant"`
+	}
+	_ = json.Unmarshal(payload, &p)
+	return p.Tenant
+}

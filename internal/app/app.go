@@ -1,0 +1,199 @@
+// Package app assembles a vlensq process from its configuration: one Redis
+// connection shared by the Vlens client (tokens, sessions, rate limit), the
+// producer client, the dead-letter store, the outcome publisher and the
+// handlers. The worker, the dashboard, the demo and the end-to-end tests all
+// build on it, so they are wired the same way.
+package app
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/vlensq/vlensq/deadletter"
+	"github.com/vlensq/vlensq/handlers"
+	"github.com/vlensq/vlensq/internal/config"
+	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/outcome"
+	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/vlens"
+)
+
+// Options configure an App. Zero values take the documented defaults.
+type Options struct {
+	// Redis is an open connection (see config.OpenRedis). Required. The App
+	// does not close it.
+	Redis *config.Redis
+	// Tenants are the configured Vlens tenants. Required.
+	Tenants *vlens.TenantSet
+	// VlensBaseURL is the API root. Default vlens.BaseURLDefault.
+	VlensBaseURL string
+	// Table is the classification table. Default vlens.DefaultTable().
+	Table *vlens.Table
+	// HTTPClient makes the Vlens calls. Default: the Vlens client's pooled
+	// transport.
+	HTTPClient *http.Client
+	// VlensTimeout bounds one Vlens call. Default vlens.TimeoutDefault.
+	VlensTimeout time.Duration
+	// Policy is the retry policy.
+	Policy handlers.Policy
+	// DeadLetters configures retention of the dead-letter store.
+	DeadLetters deadletter.Config
+	// CallbackSecret signs callback bodies when set.
+	CallbackSecret []byte
+	// DisableRateLimit turns the per-tenant rate limit off (benchmarks).
+	DisableRateLimit bool
+	// Logger is the process logger. Default: disabled.
+	Logger *zerolog.Logger
+	// Metrics, when set, is fed by every component.
+	Metrics *metrics.Metrics
+}
+
+// App is an assembled vlensq process.
+type App struct {
+	Redis     *config.Redis
+	Tenants   *vlens.TenantSet
+	Vlens     *vlens.Client
+	Sessions  *vlens.RedisSessionStore
+	Blobs     *tasks.BlobStore
+	Tasks     *tasks.Client
+	DLQ       *deadletter.Store
+	Outcomes  *outcome.Publisher
+	Handler   *handlers.Handler
+	Callbacks *outcome.CallbackHandler
+	Metrics   *metrics.Metrics
+	Log       zerolog.Logger
+
+	asynqClient *asynq.Client
+}
+
+// New assembles an App.
+func New(o Options) (*App, error) {
+	if o.Redis == nil {
+		return nil, errors.New("app: Options.Redis is required")
+	}
+	if o.Tenants == nil {
+		return nil, errors.New("app: Options.Tenants is required")
+	}
+	log := zerolog.Nop()
+	if o.Logger != nil {
+		log = *o.Logger
+	}
+	rdb := o.Redis.Client
+	a := &App{Redis: o.Redis, Tenants: o.Tenants, Metrics: o.Metrics, Log: log}
+	a.Sessions = vlens.NewRedisSessionStore(rdb)
+	vc := vlens.Config{
+		BaseURL:    cmp.Or(o.VlensBaseURL, vlens.BaseURLDefault),
+		Tenants:    o.Tenants,
+		Sessions:   a.Sessions,
+		Table:      o.Table,
+		HTTPClient: o.HTTPClient,
+		Timeout:    o.VlensTimeout,
+		Hooks:      hooks(o.Metrics),
+	}
+	if !o.DisableRateLimit {
+		vc.Limiter = vlens.NewRedisLimiter(rdb)
+	}
+	var err error
+	if a.Vlens, err = vlens.New(vc); err != nil {
+		return nil, err
+	}
+	a.Blobs = tasks.NewBlobStore(rdb, 0)
+	if a.Tasks, err = tasks.NewClient(rdb, tasks.ClientConfig{Tenants: o.Tenants, Blobs: a.Blobs}); err != nil {
+		return nil, err
+	}
+	dlqCfg := o.DeadLetters
+	if dlqCfg.OnTrim == nil {
+		dlqCfg.OnTrim = func(n int, reason string) {
+			log.Warn().Int("records", n).Str("reason", reason).Msg("dead-letter retention trimmed records")
+			if o.Metrics != nil {
+				o.Metrics.DeadLetterTrims.WithLabelValues(reason).Add(float64(n))
+			}
+		}
+	}
+	if a.DLQ, err = deadletter.New(rdb, dlqCfg); err != nil {
+		return nil, err
+	}
+	a.asynqClient = asynq.NewClientFromRedisClient(rdb)
+	a.Outcomes = outcome.NewPublisher(rdb, a.asynqClient, outcome.Config{})
+	a.Callbacks = outcome.NewCallbackHandler(outcome.CallbackConfig{Secret: o.CallbackSecret})
+	a.Handler, err = handlers.New(handlers.Config{
+		Redis: rdb, Vlens: a.Vlens, Blobs: a.Blobs, DeadLetters: a.DLQ, Outcomes: a.Outcomes,
+		Policy: o.Policy, Metrics: o.Metrics, Logger: &log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ServerOptions configure a worker server.
+type ServerOptions struct {
+	// Queues maps queue names to priority weights. Default {"default": 1}.
+	Queues map[string]int
+	// StrictPriority drains higher-weight queues first.
+	StrictPriority bool
+	// Concurrency is the number of tasks in flight. Default ConcurrencyDefault.
+	Concurrency int
+	// ShutdownTimeout is how long a graceful stop waits for in-flight tasks
+	// before handing them back to the queue. Default
+	// handlers.ShutdownTimeoutDefault.
+	ShutdownTimeout time.Duration
+}
+
+// ConcurrencyDefault is the worker's default number of tasks in flight. Vlens
+// calls are I/O-bound (seconds for OCR and liveness), so it is well above the
+// number of cores.
+const ConcurrencyDefault = 50
+
+// NewServer returns an asynq server wired to the App's handlers. Start it
+// with srv.Start(a.Mux()).
+func (a *App) NewServer(o ServerOptions) *asynq.Server {
+	queues := o.Queues
+	if len(queues) == 0 {
+		queues = map[string]int{"default": 1}
+	}
+	cfg := a.Handler.ServerConfig(asynq.Config{
+		Queues:          queues,
+		StrictPriority:  o.StrictPriority,
+		Concurrency:     cmp.Or(o.Concurrency, ConcurrencyDefault),
+		ShutdownTimeout: o.ShutdownTimeout,
+	})
+	return asynq.NewServerFromRedisClient(a.Redis.Client, cfg)
+}
+
+// Mux is the handler of every task type the worker runs.
+func (a *App) Mux() asynq.Handler { return a.Handler.Router(a.Callbacks) }
+
+// Close releases the App's own clients (not the Redis connection).
+func (a *App) Close() error {
+	return errors.Join(a.Tasks.Close(), a.asynqClient.Close())
+}
+
+func hooks(m *metrics.Metrics) vlens.Hooks {
+	if m == nil {
+		return vlens.Hooks{}
+	}
+	return vlens.Hooks{
+		OnCall: func(ci vlens.CallInfo) {
+			m.VlensCalls.WithLabelValues(ci.Route, string(ci.Class)).Observe(ci.Duration.Seconds())
+		},
+		OnRefresh: func(_ string, user bool, err error) {
+			kind, result := "tenant", "ok"
+			if user {
+				kind = "user"
+			}
+			if err != nil {
+				result = "error"
+			}
+			m.TokenRefreshes.WithLabelValues(kind, result).Inc()
+		},
+		OnThrottle: func(tenant string, _ time.Duration) {
+			m.RateLimitWaits.WithLabelValues(tenant).Inc()
+		},
+	}
+}
