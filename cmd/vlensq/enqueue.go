@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/vlensq/vlensq/internal/app"
+	"github.com/vlensq/vlensq/tasks"
+)
+
+type enqueueOpts struct {
+	typ, tenant, payload, queue, id, file string
+	batch                                 int
+}
+
+func newEnqueueCmd(g *globals) *cobra.Command {
+	o := &enqueueOpts{}
+	cmd := &cobra.Command{
+		Use:   "enqueue",
+		Short: "Put tasks on a queue: one (--type/--tenant/--payload) or many (--file tasks.ndjson)",
+		Long: `enqueue validates and enqueues tasks. Images are moved to the claim-check store, so the queue
+holds only references.
+
+One task:   vlensq enqueue --type ocr:id_front --tenant acme --payload '{"image":"<base64>","country":"EG"}'
+            (--payload @file.json reads the payload from a file)
+Many tasks: vlensq enqueue --file tasks.ndjson
+            one JSON object per line: {"type","tenant","payload","queue"?,"id"?}
+
+An --id (or a line's "id") becomes the task id: enqueueing the same id twice is reported as a
+duplicate and not enqueued again. A bad line is reported with its line number and nothing is
+enqueued from it; the other lines are. Exit code 2 when any input was bad.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.file != "" {
+				if o.typ != "" || o.payload != "" || o.id != "" {
+					return usageErr("--file cannot be combined with --type, --payload or --id")
+				}
+				return runEnqueueFile(cmd.Context(), g, o)
+			}
+			return runEnqueueOne(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.typ, "type", "", "task type, e.g. verify:id_front (see the README for all types)")
+	f.StringVar(&o.tenant, "tenant", "", "tenant name from the tenants file")
+	f.StringVar(&o.payload, "payload", "", "payload JSON, or @file.json")
+	f.StringVar(&o.queue, "queue", "", "queue (default: \"default\"; a --file line's \"queue\" wins)")
+	f.StringVar(&o.id, "id", "", "task id, for idempotent enqueueing")
+	f.StringVar(&o.file, "file", "", "NDJSON file of tasks, or - for stdin")
+	f.IntVar(&o.batch, "batch", 500, "tasks enqueued together when reading a file")
+	return cmd
+}
+
+func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
+	switch {
+	case o.typ == "":
+		return usageErr("--type is required (or use --file)")
+	case o.tenant == "":
+		return usageErr("--tenant is required")
+	case o.payload == "":
+		return usageErr("--payload is required: JSON, or @file.json")
+	}
+	raw := []byte(o.payload)
+	if strings.HasPrefix(o.payload, "@") {
+		var err error
+		if raw, err = os.ReadFile(o.payload[1:]); err != nil {
+			return usageErr("--payload: %v", err)
+		}
+	}
+	if !json.Valid(raw) {
+		return usageErr("--payload: not valid JSON")
+	}
+	// One code path for both forms: a single task is a one-line file.
+	line, err := tasks.ParseLine(lineJSON(o.typ, o.tenant, raw, o.queue, o.id))
+	if err != nil {
+		return badInput(err)
+	}
+	p, err := g.open(ctx, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	info, err := p.Tasks.Enqueue(ctx, line.Type, line.Payload, tasks.EnqueueOptions{Queue: line.Queue, ID: line.ID})
+	if errors.Is(err, tasks.ErrDuplicateID) {
+		fmt.Fprintf(g.stdout, "duplicate: task %s is already enqueued; not enqueued again\n", line.ID)
+		return nil
+	}
+	var ve *tasks.ValidationError
+	if errors.As(err, &ve) {
+		return badInput(err)
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "enqueued %s id=%s queue=%s\n", info.Type, info.ID, info.Queue)
+	return nil
+}
+
+// lineJSON renders single-task flags as one NDJSON line.
+func lineJSON(typ, tenant string, payload []byte, queue, id string) []byte {
+	b, _ := json.Marshal(struct {
+		Type    string          `json:"type"`
+		Tenant  string          `json:"tenant"`
+		Payload json.RawMessage `json:"payload"`
+		Queue   string          `json:"queue,omitempty"`
+		ID      string          `json:"id,omitempty"`
+	}{typ, tenant, payload, queue, id})
+	return b
+}
+
+type enqueueSummary struct {
+	enqueued, duplicates int
+	bad                  []tasks.LineError
+	failed               []tasks.LineError
+}
+
+func runEnqueueFile(ctx context.Context, g *globals, o *enqueueOpts) error {
+	var in io.Reader
+	size := int64(-1)
+	if o.file == "-" {
+		in = g.stdin
+	} else {
+		f, err := os.Open(o.file)
+		if err != nil {
+			return usageErr("--file: %v", err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		in = f
+	}
+	p, err := g.open(ctx, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	bar := progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(g.stderr),
+		progressbar.OptionSetDescription("enqueue"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100_000_000),
+		progressbar.OptionSetVisibility(isTerminal(g.stderr)),
+		progressbar.OptionClearOnFinish(),
+	)
+	reader := progressbar.NewReader(bufio.NewReaderSize(in, 1<<20), bar)
+
+	sum := &enqueueSummary{}
+	var batch []tasks.BatchItem
+	var lines []int
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		for _, r := range p.Tasks.EnqueueBatch(ctx, batch) {
+			ln := lines[r.Index]
+			var ve *tasks.ValidationError
+			switch {
+			case r.Err == nil:
+				sum.enqueued++
+			case errors.Is(r.Err, tasks.ErrDuplicateID):
+				sum.duplicates++
+			case errors.As(r.Err, &ve):
+				sum.bad = append(sum.bad, tasks.LineError{Line: ln, Err: r.Err})
+			default:
+				sum.failed = append(sum.failed, tasks.LineError{Line: ln, Err: r.Err})
+			}
+		}
+		batch, lines = batch[:0], lines[:0]
+	}
+	scanErrs := tasks.ScanFile(&reader, func(n int, l tasks.Line) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch = append(batch, tasks.BatchItem{Type: l.Type, Payload: l.Payload, Options: tasks.EnqueueOptions{Queue: cmp.Or(l.Queue, o.queue), ID: l.ID}})
+		lines = append(lines, n)
+		if len(batch) >= max(1, o.batch) {
+			flush()
+		}
+		return nil
+	})
+	flush()
+	_ = bar.Finish()
+	sum.bad = append(sum.bad, scanErrs...)
+	return sum.report(g.stdout)
+}
+
+// report prints the summary and returns the exit status error.
+func (s *enqueueSummary) report(w io.Writer) error {
+	sort.Slice(s.bad, func(i, j int) bool { return s.bad[i].Line < s.bad[j].Line })
+	fmt.Fprintf(w, "enqueued %d, duplicates %d, bad lines %d, failed %d\n", s.enqueued, s.duplicates, len(s.bad), len(s.failed))
+	const show = 50
+	for i, e := range s.bad {
+		if i == show {
+			fmt.Fprintf(w, "  … and %d more bad lines\n", len(s.bad)-show)
+			break
+		}
+		fmt.Fprintf(w, "  line %d: %v\n", e.Line, e.Err)
+	}
+	for _, e := range s.failed {
+		fmt.Fprintf(w, "  line %d: not enqueued: %v\n", e.Line, e.Err)
+	}
+	switch {
+	case len(s.failed) > 0:
+		return &exitError{code: 1, err: fmt.Errorf("%d tasks could not be enqueued", len(s.failed))}
+	case len(s.bad) > 0:
+		return usageErr("%d bad lines; the other tasks were enqueued", len(s.bad))
+	}
+	return nil
+}

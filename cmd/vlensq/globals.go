@@ -1,0 +1,154 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/vlensq/vlensq/internal/app"
+	"github.com/vlensq/vlensq/internal/config"
+	"github.com/vlensq/vlensq/vlens"
+)
+
+// globals are the flags every subcommand shares; each has an environment
+// variable (DESIGN.md "Configuration").
+type globals struct {
+	stdin          *os.File
+	stdout, stderr io.Writer
+
+	redisURL    string
+	vlensURL    string
+	tenantsFile string
+	codesFile   string
+	logLevel    string
+	logFormat   string
+	// logLevelSet reports that --log-level or VLENSQ_LOG_LEVEL was given.
+	logLevelSet bool
+}
+
+func env(name, def string) string { return cmp.Or(os.Getenv(name), def) }
+
+func (g *globals) bind(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&g.redisURL, "redis", env("VLENSQ_REDIS", config.RedisURLDefault),
+		"Redis: redis://[:pass@]host:port/db, rediss://…, redis-cluster://h1:p1,h2:p2, redis-sentinel://[:pass@]h1:p1,h2:p2/master, or memory (env VLENSQ_REDIS)")
+	f.StringVar(&g.vlensURL, "vlens-url", env("VLENS_BASE_URL", vlens.BaseURLDefault), "Vlens API root (env VLENS_BASE_URL)")
+	f.StringVar(&g.tenantsFile, "tenants", env("VLENSQ_TENANTS", "tenants.json"),
+		"JSON file: list of {tenancy_name, api_key, username, password, rate_per_second, rate_per_minute} (env VLENSQ_TENANTS)")
+	f.StringVar(&g.codesFile, "codes", env("VLENSQ_CODES", ""), "JSON file extending or overriding the error classification table (env VLENSQ_CODES)")
+	f.StringVar(&g.logLevel, "log-level", env("VLENSQ_LOG_LEVEL", "info"), "log level: trace, debug, info, warn, error (env VLENSQ_LOG_LEVEL)")
+	f.StringVar(&g.logFormat, "log-format", env("VLENSQ_LOG_FORMAT", "auto"), "log format: json, console, or auto (console on a terminal) (env VLENSQ_LOG_FORMAT)")
+}
+
+// logger builds the process logger: JSON lines on stderr, or a console
+// format when stderr is a terminal.
+func (g *globals) logger() (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(strings.ToLower(g.logLevel))
+	if err != nil || g.logLevel == "" {
+		return zerolog.Logger{}, usageErr("--log-level / VLENSQ_LOG_LEVEL: unknown level %q (want trace, debug, info, warn, error)", g.logLevel)
+	}
+	var w io.Writer = g.stderr
+	switch g.logFormat {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: g.stderr, TimeFormat: time.TimeOnly}
+	case "auto", "":
+		if isTerminal(g.stderr) {
+			w = zerolog.ConsoleWriter{Out: g.stderr, TimeFormat: time.TimeOnly}
+		}
+	default:
+		return zerolog.Logger{}, usageErr("--log-format / VLENSQ_LOG_FORMAT: unknown format %q (want json, console or auto)", g.logFormat)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// openRedis connects and checks that Redis answers.
+func (g *globals) openRedis(ctx context.Context) (*config.Redis, error) {
+	r, err := config.OpenRedis(g.redisURL)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.Client.Ping(pctx).Err(); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("redis at %s does not answer: %w", r.Display, err)
+	}
+	return r, nil
+}
+
+// loadTenants reads the tenants file.
+func (g *globals) loadTenants() (*vlens.TenantSet, error) {
+	ts, err := vlens.LoadTenants(g.tenantsFile)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usageErr("tenants file %s not found: set --tenants or VLENSQ_TENANTS (a JSON list of {tenancy_name, api_key, username, password})", g.tenantsFile)
+		}
+		return nil, badInput(err)
+	}
+	return ts, nil
+}
+
+func (g *globals) loadTable() (*vlens.Table, error) {
+	t, err := vlens.LoadTable(g.codesFile)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return t, nil
+}
+
+// process is what most subcommands need: Redis, tenants and the assembled
+// App. Close releases all of it.
+type process struct {
+	*app.App
+	log zerolog.Logger
+}
+
+func (p *process) Close() {
+	_ = p.App.Close()
+	_ = p.Redis.Close()
+}
+
+func (g *globals) open(ctx context.Context, o app.Options) (*process, error) {
+	log, err := g.logger()
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := g.loadTenants()
+	if err != nil {
+		return nil, err
+	}
+	table, err := g.loadTable()
+	if err != nil {
+		return nil, err
+	}
+	r, err := g.openRedis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.Redis, o.Tenants, o.Table, o.Logger = r, tenants, table, &log
+	o.VlensBaseURL = g.vlensURL
+	a, err := app.New(o)
+	if err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	return &process{App: a, log: log}, nil
+}

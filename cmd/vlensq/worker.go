@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/vlensq/vlensq/deadletter"
+	"github.com/vlensq/vlensq/handlers"
+	"github.com/vlensq/vlensq/internal/app"
+	"github.com/vlensq/vlensq/internal/metrics"
+)
+
+type workerOpts struct {
+	queues          string
+	strict          bool
+	concurrency     int
+	metricsAddr     string
+	shutdownTimeout time.Duration
+	policy          handlers.Policy
+	dlqMaxAge       time.Duration
+	dlqMaxCount     int
+	callbackSecret  string
+}
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	o := &workerOpts{}
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Process tasks: call Vlens, classify, retry or dead-letter",
+		Long: `worker dequeues tasks from the given queues and runs them. It stops gracefully on SIGTERM or
+Ctrl-C: in-flight tasks get --shutdown-timeout to finish, then go back to their queue.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runWorker(cmd.Context(), g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.queues, "queues", env("VLENSQ_QUEUES", "critical=6,default=3,low=1"), "queues and priority weights, q=weight,... (env VLENSQ_QUEUES)")
+	f.BoolVar(&o.strict, "strict-priority", os.Getenv("VLENSQ_STRICT_PRIORITY") == "true", "always drain higher-weight queues first (env VLENSQ_STRICT_PRIORITY)")
+	f.IntVar(&o.concurrency, "concurrency", envInt("VLENSQ_CONCURRENCY", app.ConcurrencyDefault), "tasks in flight (env VLENSQ_CONCURRENCY)")
+	f.StringVar(&o.metricsAddr, "metrics", env("VLENSQ_METRICS", ""), "serve /metrics and /healthz on this address, e.g. :9090 (env VLENSQ_METRICS)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", envDuration("VLENSQ_SHUTDOWN_TIMEOUT", handlers.ShutdownTimeoutDefault), "how long a graceful stop waits for in-flight tasks (env VLENSQ_SHUTDOWN_TIMEOUT)")
+	bindPolicy(f, &o.policy)
+	f.DurationVar(&o.dlqMaxAge, "dlq-max-age", envDuration("VLENSQ_DLQ_MAX_AGE", 0), "drop dead letters older than this, counted from the dead-letter time; 0 keeps them (env VLENSQ_DLQ_MAX_AGE)")
+	f.IntVar(&o.dlqMaxCount, "dlq-max-count", envInt("VLENSQ_DLQ_MAX_COUNT", 0), "keep at most this many dead letters, oldest dropped first; 0 means the store's default (env VLENSQ_DLQ_MAX_COUNT)")
+	f.StringVar(&o.callbackSecret, "callback-secret", "", "HMAC key to sign callback bodies (prefer env VLENSQ_CALLBACK_SECRET)")
+	return cmd
+}
+
+type flagSet interface {
+	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
+	IntVar(p *int, name string, value int, usage string)
+	Float64Var(p *float64, name string, value float64, usage string)
+}
+
+// bindPolicy adds the retry policy flags.
+func bindPolicy(f flagSet, p *handlers.Policy) {
+	f.IntVar(&p.MaxAttempts, "max-attempts", envInt("VLENSQ_MAX_ATTEMPTS", handlers.MaxAttemptsDefault), "attempts of a transiently failing task before it is dead-lettered as retries_exhausted (env VLENSQ_MAX_ATTEMPTS)")
+	f.DurationVar(&p.BaseDelay, "retry-base", envDuration("VLENSQ_RETRY_BASE", handlers.BaseDelayDefault), "first retry delay (env VLENSQ_RETRY_BASE)")
+	f.DurationVar(&p.MaxDelay, "retry-max", envDuration("VLENSQ_RETRY_MAX", handlers.MaxDelayDefault), "retry delay cap (env VLENSQ_RETRY_MAX)")
+	f.Float64Var(&p.Jitter, "retry-jitter", envFloat("VLENSQ_RETRY_JITTER", handlers.JitterDefault), "fraction taken off each delay at random, 0 to <1; negative disables (env VLENSQ_RETRY_JITTER)")
+}
+
+func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
+	queues, err := parseQueues(o.queues)
+	if err != nil {
+		return err
+	}
+	if o.concurrency <= 0 {
+		return usageErr("--concurrency must be at least 1, got %d", o.concurrency)
+	}
+	m := metrics.New()
+	secret := o.callbackSecret
+	if secret == "" {
+		secret = os.Getenv("VLENSQ_CALLBACK_SECRET")
+	}
+	p, err := g.open(ctx, app.Options{
+		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret),
+		DeadLetters: deadletter.Config{MaxAge: o.dlqMaxAge, MaxCount: o.dlqMaxCount},
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	if o.metricsAddr != "" {
+		srv := &http.Server{Addr: o.metricsAddr, Handler: metricsMux(m, p.App), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				p.log.Error().Err(err).Str("addr", o.metricsAddr).Msg("metrics server stopped")
+			}
+		}()
+		defer srv.Close()
+	}
+
+	srv := p.NewServer(app.ServerOptions{Queues: queues, StrictPriority: o.strict, Concurrency: o.concurrency, ShutdownTimeout: o.shutdownTimeout})
+	if err := srv.Start(p.Mux()); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	p.log.Info().Str("redis", p.Redis.Display).Str("queues", o.queues).Int("concurrency", o.concurrency).
+		Strs("tenants", p.Tenants.Names()).Msg("worker started")
+	<-ctx.Done()
+	p.log.Info().Dur("shutdown_timeout", o.shutdownTimeout).Msg("stopping: in-flight tasks finish or go back to their queue")
+	srv.Shutdown()
+	p.log.Info().Msg("worker stopped")
+	return nil
+}
+
+// metricsMux serves /metrics, /healthz and /readyz.
+func metricsMux(m *metrics.Metrics, a *app.App) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.Redis.Client.Ping(ctx).Err(); err != nil {
+			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// parseQueues parses "q=weight,q2=weight".
+func parseQueues(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, w, ok := strings.Cut(item, "=")
+		n := 1
+		if ok {
+			var err error
+			if n, err = strconv.Atoi(w); err != nil || n <= 0 {
+				return nil, usageErr("--queues: weight of %q must be a whole number >= 1, got %q", name, w)
+			}
+		}
+		if name == "" {
+			return nil, usageErr("--queues: empty queue name in %q", s)
+		}
+		out[name] = n
+	}
+	if len(out) == 0 {
+		return nil, usageErr("--queues: no queue given")
+	}
+	return out, nil
+}
+
+// envErrs collects environment variables that are set but do not parse;
+// the root command reports them before running anything.
+var envErrs []error
+
+func envParse[T any](name string, def T, parse func(string) (T, error), want string) T {
+	raw, ok := os.LookupEnv(name)
+	if !ok || raw == "" {
+		return def
+	}
+	v, err := parse(raw)
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("%s: want %s, got %q", name, want, raw))
+		return def
+	}
+	return v
+}
+
+func envInt(name string, def int) int { return envParse(name, def, strconv.Atoi, "a whole number") }
+
+func envFloat(name string, def float64) float64 {
+	return envParse(name, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }, "a number")
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	return envParse(name, def, time.ParseDuration, "a duration such as 500ms or 2h")
+}
