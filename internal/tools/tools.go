@@ -7,9 +7,8 @@ package tools
 import (
 	_ "github.com/alicebob/miniredis/v2"
 	_ "github.com/chromedp/chromedp"
-	_ "golang.org/x/crypto/bcrypt"
-	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/go-redis/redis_rate/v10"
+	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/hibiken/asynq"
 	_ "github.com/hibiken/asynqmon"
 	_ "github.com/prometheus/client_golang/prometheus"
@@ -17,4 +16,5 @@ import (
 	_ "github.com/rs/zerolog"
 	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/spf13/cobra"
+	_ "golang.org/x/crypto/bcrypt"
 )
