@@ -211,7 +211,11 @@ func demoReport(ctx context.Context, w io.Writer, dlq *deadletter.Store, done []
 	var ticketID string
 	for _, t := range done {
 		o := results[t.id]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.name, t.typ, o.Status, o.Class, dash(o.Category), codeLabel(o.Code), dash(o.DeadLetterID))
+		class := o.Class
+		if rec, err := dlq.Get(ctx, o.DeadLetterID); err == nil {
+			class = classLabel(rec)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.name, t.typ, o.Status, class, dash(o.Category), codeLabel(o.Code), dash(o.DeadLetterID))
 		if ticketID == "" && o.Code == 3011 {
 			ticketID = o.DeadLetterID
 		}

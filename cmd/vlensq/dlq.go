@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -168,7 +169,7 @@ func newDLQShowCmd(g *globals) *cobra.Command {
 			}
 			defer p.Close()
 			rec, err := p.DLQ.Get(cmd.Context(), args[0])
-			if err == deadletter.ErrNotFound {
+			if errors.Is(err, deadletter.ErrNotFound) {
 				return usageErr("no dead letter with id %q", args[0])
 			}
 			if err != nil {

@@ -21,7 +21,7 @@ import (
 // globals are the flags every subcommand shares; each has an environment
 // variable (DESIGN.md "Configuration").
 type globals struct {
-	stdin          *os.File
+	stdin          io.Reader
 	stdout, stderr io.Writer
 
 	redisURL    string

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -23,7 +24,7 @@ func main() {
 }
 
 // run executes the command line and returns the exit code.
-func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr *os.File) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -69,7 +70,7 @@ func isCobraUsageError(err error) bool {
 	return false
 }
 
-func newRootCmd(stdin *os.File, stdout, stderr *os.File) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	envErrs = nil
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{

@@ -28,7 +28,8 @@ expiry. It accepts the tenants of the tenants file (or two demo tenants when the
 Scenarios: a request body string starting with "sandbox:" scripts the answers, e.g.
   "client_transaction_id": "sandbox:http500,http500,ok#order-17"
 Faults:  --faults "latency=20ms-200ms,5xx=0.05,reset=0.01,html=0.01,truncated=0.01,429=0.02,401=0.01,4003=0.01,seed=7"
-Admin:   GET /_sandbox/injections, GET /_sandbox/requests, PUT /_sandbox/faults, POST /_sandbox/users
+Admin:   GET /_sandbox/injections, GET /_sandbox/requests, GET|PUT /_sandbox/faults,
+         POST /_sandbox/users, POST /_sandbox/expire, POST /_sandbox/revoke
 See the README's "Sandbox" section for the whole vocabulary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,7 +45,12 @@ See the README's "Sandbox" section for the whole vocabulary.`,
 			if err != nil {
 				return err
 			}
-			fake := vlenstest.New(vlenstest.Options{Tenants: tenants, Faults: fs, AccessTTL: accessTTL})
+			opts := vlenstest.Options{Tenants: tenants, Faults: fs, AccessTTL: accessTTL}
+			if err := opts.Validate(); err != nil {
+				return badInput(err)
+			}
+			fake := vlenstest.New(opts)
+			defer fake.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
