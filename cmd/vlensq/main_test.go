@@ -163,8 +163,8 @@ func TestEnqueueFileEnqueuesGoodLinesAndReportsBadOnes(t *testing.T) {
 	lines := []string{
 		`{"type":"ocr:id_front","tenant":"demo-fintech","payload":{"image":"` + png1x1 + `","country":"EG"},"queue":"` + q + `","id":"l1"}`,
 		`{"type":"ocr:id_front","tenant":"demo-fintech","payload":{"image":"` + png1x1 + `","country":"EG"}`, // line 2: cut short
-		`{"type":"ocr:nope","tenant":"demo-fintech","payload":{},"queue":"` + q + `"}`,                      // line 3: unknown type
-		`{"type":"ocr:aml","payload":{"idNumber":"29001011234567","name":"A"},"queue":"` + q + `"}`,         // line 4: no tenant
+		`{"type":"ocr:nope","tenant":"demo-fintech","payload":{},"queue":"` + q + `"}`,                       // line 3: unknown type
+		`{"type":"ocr:aml","payload":{"idNumber":"29001011234567","name":"A"},"queue":"` + q + `"}`,          // line 4: no tenant
 		`{"type":"ocr:aml","tenant":"demo-fintech","payload":{"idNumber":"29001011234567","name":"A"},"queue":"` + q + `","id":"l5"}`,
 		`{"type":"ocr:aml","tenant":"demo-fintech","payload":{"idNumber":"29001011234567","name":"A"},"queue":"` + q + `","id":"l1"}`, // duplicate id
 	}
@@ -234,7 +234,7 @@ func TestDLQCommands(t *testing.T) {
 			TaskID: fmt.Sprintf("%s-t%d", q, i), Queue: q, Type: "ocr:aml", Tenant: tenant,
 			Endpoint: deadletter.Endpoint{Method: "POST", URL: "https://api.vlenseg.com/v1/ocr/aml/validate"},
 			Request:  json.RawMessage(`{"idNumber":"[redacted 14 B]","name":"[redacted 5 B]"}`), HTTPStatus: 200,
-			Response: json.RawMessage(fmt.Sprintf(`{"data":null,"error_code":%d,"error_message":"failure %d"}`, code, i)),
+			Response:  json.RawMessage(fmt.Sprintf(`{"data":null,"error_code":%d,"error_message":"failure %d"}`, code, i)),
 			ErrorCode: code, ErrorMessage: fmt.Sprintf("failure %d", i), Class: "permanent", Category: map[int]string{3011: "identity_verification", 4002: "account"}[code],
 			Resolution: "do something", Attempts: 1, FirstAttemptAt: time.Now().UTC(), FailedAt: time.Now().UTC(),
 			History: []deadletter.Attempt{{At: time.Now().UTC(), HTTPStatus: 200, ErrorCode: code, Class: "permanent", XRequestID: "req-1"}},
