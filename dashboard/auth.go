@@ -45,8 +45,17 @@ var (
 
 // authenticate finds the principal of r: an Authorization header (bearer
 // token or basic user) wins over the session cookie. A wrong Authorization
-// header fails even when a good cookie is present.
+// header fails even when a good cookie is present. With InsecureNoAuth,
+// good credentials still name the user and anything else is "anonymous".
 func (d *Dashboard) authenticate(r *http.Request) (*principal, error) {
+	p, err := d.credentials(r)
+	if err != nil && d.cfg.InsecureNoAuth {
+		return &principal{user: "anonymous", method: methodNone}, nil
+	}
+	return p, err
+}
+
+func (d *Dashboard) credentials(r *http.Request) (*principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, _ := strings.Cut(h, " ")
 		switch strings.ToLower(scheme) {
@@ -67,9 +76,6 @@ func (d *Dashboard) authenticate(r *http.Request) (*principal, error) {
 			return nil, err
 		}
 		return &principal{user: s.User, method: methodSession, session: s}, nil
-	}
-	if d.cfg.InsecureNoAuth {
-		return &principal{user: "anonymous", method: methodNone}, nil
 	}
 	return nil, errNoCredentials
 }

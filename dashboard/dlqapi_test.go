@@ -273,6 +273,10 @@ func TestAPIRequeueLimitsAndFailures(t *testing.T) {
 		t.Errorf("too many: %q", e.Error)
 	}
 	b.postJSON("/api/dlq/requeue", map[string]any{"ids": c3011[:3]}, http.StatusUnprocessableEntity)
+	page := b.get("/dlq/requeue?"+url.Values{"tenant": {b.tenant}, "code": {"3011"}}.Encode(), http.StatusUnprocessableEntity)
+	if !strings.Contains(page, `id="requeue-refused"`) || strings.Contains(page, `id="confirm-form"`) {
+		t.Error("the requeue page offers to requeue more than MaxBulk records")
+	}
 	rep := decodeReport(t, b.postJSON("/api/dlq/requeue", map[string]any{"ids": c3011[:1]}, http.StatusOK))
 	if rep.Failed != 1 || !strings.Contains(rep.Items[0].Error, "image blob expired") {
 		t.Errorf("failed enqueue report %+v", rep)

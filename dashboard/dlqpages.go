@@ -351,9 +351,11 @@ func (d *Dashboard) requeueAction(w http.ResponseWriter, r *http.Request, form u
 	case err != nil:
 		d.pageStoreError(w, r, err)
 		return
+	default:
+		status = http.StatusOK
 	}
 	a.Report = rep
-	d.render(w, http.StatusOK, "requeue", a)
+	d.render(w, status, "requeue", a)
 }
 
 // purgePage shows how many records a purge would delete and asks to
