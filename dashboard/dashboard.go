@@ -82,7 +82,7 @@ func New(cfg Config) (*Dashboard, error) {
 	d.collector = NewCollector(d.insp, d.dlq, cfg.ScrapeTimeout, d.log)
 	d.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vlensq_dashboard_auth_failures_total",
-		Help: "Dashboard requests refused for bad credentials, by method (bearer, basic, other, session).",
+		Help: "Dashboard requests refused for bad credentials, by method (bearer, basic, other, session, login).",
 	}, []string{"method"})
 	if err := d.registry.Register(d.collector); err != nil {
 		return nil, errors.New("dashboard: the metrics registry already has a dashboard collector (close the other dashboard first)")
