@@ -157,6 +157,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		// shutdown stopped us before the outcome. Do not call again.
 		return h.succeed(ctx, a, j.Response, "", true)
 	}
+	if err := h.waitNotBefore(ctx, j.NotBefore); err != nil {
+		return fmt.Errorf("waiting for the retry's due time: %w", err)
+	}
 
 	body, err := p.RequestBody(ctx, spec, h.cfg.Blobs)
 	if err != nil {
@@ -205,17 +208,29 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	switch verr.Class {
 	case vlens.ClassThrottled:
-		a.log.Info().Dur("wait", verr.RetryAfter).Str("reason", verr.Reason).Msg("throttled")
-		return &ThrottledError{Wait: verr.RetryAfter, Err: safeError(verr)}
+		wait := h.policy.ThrottleWait(verr.RetryAfter)
+		h.retryAfter(ctx, a, wait)
+		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
+		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true}
 	case vlens.ClassTransient:
 		if a.retried+1 >= h.policy.MaxAttempts {
 			return h.deadLetter(ctx, a, failure{verr: verr, retriesExhausted: true})
 		}
+		delay := h.policy.TransientDelay(a.retried)
+		h.retryAfter(ctx, a, delay)
 		a.log.Warn().Int("http_status", verr.HTTPStatus).Int("code", verr.Code).Str("reason", verr.Reason).
-			Str("x_request_id", verr.RequestID).Msg("transient failure, will retry")
-		return safeError(verr)
+			Str("x_request_id", verr.RequestID).Dur("retry_in", delay).Msg("transient failure, will retry")
+		return &RetryError{Delay: delay, Err: safeError(verr)}
 	default:
 		return h.deadLetter(ctx, a, failure{verr: verr})
+	}
+}
+
+// retryAfter journals when the retry is due, so that a retry asynq releases
+// early (it keeps whole seconds) waits for it.
+func (h *Handler) retryAfter(ctx context.Context, a *attempt, d time.Duration) {
+	if err := h.journalNotBefore(ctx, a.id, h.cfg.Now().Add(d)); err != nil {
+		a.log.Warn().Err(err).Msg("could not journal the retry time; the retry may run early")
 	}
 }
 

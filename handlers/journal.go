@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +30,10 @@ type journal struct {
 	Response json.RawMessage
 	// DeadLettering is set before the dead-letter record is written.
 	DeadLettering bool
+	// NotBefore is when the retry of a failed attempt is due. asynq keeps
+	// retry times in whole seconds and may release a retry up to a second
+	// early; the handler waits out the rest (see waitNotBefore).
+	NotBefore time.Time
 }
 
 // Keys share the hash tag {<task id>} so that the journal and the history of
@@ -45,6 +50,9 @@ func (h *Handler) readJournal(ctx context.Context, taskID string) (journal, erro
 	if r := m["response"]; r != "" {
 		j.Response = json.RawMessage(r)
 	}
+	if ms, err := strconv.ParseInt(m["not_before"], 10, 64); err == nil {
+		j.NotBefore = time.UnixMilli(ms)
+	}
 	return j, nil
 }
 
@@ -56,6 +64,37 @@ func (h *Handler) journalResponse(ctx context.Context, taskID string, body []byt
 		return nil
 	})
 	return err
+}
+
+// journalNotBefore records when the retry of this task is due.
+func (h *Handler) journalNotBefore(ctx context.Context, taskID string, at time.Time) error {
+	k := journalKey(taskID)
+	_, err := h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "not_before", at.UnixMilli())
+		p.Expire(ctx, k, h.cfg.JournalTTL)
+		return nil
+	})
+	return err
+}
+
+// MaxEarlyWait bounds how long a retry released early by asynq waits in the
+// handler: asynq rounds retry times down to the second.
+const MaxEarlyWait = 1500 * time.Millisecond
+
+// waitNotBefore holds a retry that asynq released before its due time.
+func (h *Handler) waitNotBefore(ctx context.Context, due time.Time) error {
+	wait := due.Sub(h.cfg.Now())
+	if wait <= 0 || wait > MaxEarlyWait {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (h *Handler) journalDeadLettering(ctx context.Context, taskID string) error {

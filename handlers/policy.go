@@ -106,20 +106,53 @@ func (p Policy) jittered(d time.Duration, r float64) time.Duration {
 // backoff for transient failures, the requested wait for throttled ones.
 // It is the RetryDelayFunc of the worker (see ServerConfig).
 func (p Policy) Delay(n int, err error) time.Duration {
+	var re *RetryError
+	if errors.As(err, &re) {
+		return re.Delay
+	}
 	var te *ThrottledError
 	if errors.As(err, &te) {
-		w := min(max(te.Wait, p.ThrottleMin), p.ThrottleMax)
-		// Spread throttled tasks a little so they do not return in a burst.
-		return w + time.Duration(float64(w)*ThrottleJitterRatio*rand.Float64())
+		if te.exact {
+			return te.Wait
+		}
+		return p.ThrottleWait(te.Wait)
 	}
+	return p.TransientDelay(n)
+}
+
+// TransientDelay is the jittered delay before retry n+1 of a transient
+// failure (n failed attempts so far).
+func (p Policy) TransientDelay(n int) time.Duration {
 	return p.jittered(p.Backoff(n), rand.Float64())
 }
+
+// ThrottleWait bounds a requested wait to [ThrottleMin, ThrottleMax] and
+// spreads it a little, so throttled tasks do not return in a burst.
+func (p Policy) ThrottleWait(w time.Duration) time.Duration {
+	w = min(max(w, p.ThrottleMin), p.ThrottleMax)
+	return w + time.Duration(float64(w)*ThrottleJitterRatio*rand.Float64())
+}
+
+// RetryError asks asynq to run the task again after Delay; the attempt
+// counts (see IsFailure).
+type RetryError struct {
+	Delay time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("retry in %v: %v", e.Delay.Round(time.Millisecond), e.Err)
+}
+
+func (e *RetryError) Unwrap() error { return e.Err }
 
 // ThrottledError asks asynq to run the task again after Wait without spending
 // one of its attempts (see IsFailure).
 type ThrottledError struct {
 	Wait time.Duration
 	Err  error
+	// exact marks a Wait already bounded and spread by the handler.
+	exact bool
 }
 
 func (e *ThrottledError) Error() string {
