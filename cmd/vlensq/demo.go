@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -19,10 +23,12 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/vlensq/vlensq/dashboard"
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/handlers"
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/config"
+	"github.com/vlensq/vlensq/internal/metrics"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
@@ -30,7 +36,9 @@ import (
 )
 
 type demoOpts struct {
-	timeout time.Duration
+	timeout       time.Duration
+	dashboardAddr string
+	keep          bool
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -48,6 +56,8 @@ It exits 1 if any task ended differently from what its scenario expects.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), g, o) },
 	}
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up waiting for outcomes after this long")
+	cmd.Flags().StringVar(&o.dashboardAddr, "dashboard-addr", "127.0.0.1:8080", "where the demo serves the dashboard (another free port is used when it is taken; \"off\" for none)")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the worker and the dashboard running after the report, until Ctrl-C")
 	return cmd
 }
 
@@ -88,14 +98,20 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 	if err != nil {
 		return err
 	}
+	m := metrics.New()
 	a, err := app.New(app.Options{
 		Redis: r, Tenants: tenants, VlensBaseURL: fake.URL, Logger: &log,
-		Policy: handlers.Policy{},
+		Policy: handlers.Policy{}, Metrics: m,
 	})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	dashURL, token, stopDash, err := demoDashboard(a, m, &log, o.dashboardAddr)
+	if err != nil {
+		return err
+	}
+	defer stopDash()
 
 	bank, telecom := tenantList[0].Name, tenantList[1].Name
 	const user = "amira"
@@ -111,9 +127,14 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 	defer srv.Shutdown()
 
 	fmt.Fprintf(g.stdout, "vlensq demo: embedded Redis (%s), fake Vlens at %s, worker with concurrency 20\n", r.Display, fake.URL)
-	fmt.Fprintf(g.stdout, "tenants: %s (identity + business, user %q), %s (OCR)\n\n", bank, user, telecom)
+	fmt.Fprintf(g.stdout, "tenants: %s (identity + business, user %q), %s (OCR)\n", bank, user, telecom)
+	if dashURL != "" {
+		fmt.Fprintf(g.stdout, "dashboard: %s/dlq/ (Asynqmon at %s/monitoring/); sign in with the one-time token %s\n", dashURL, dashURL, token)
+	}
+	fmt.Fprintln(g.stdout)
 
 	mix := demoMix(bank, telecom, user)
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	var done []demoTask
@@ -140,7 +161,41 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 		done = append(done, mix...)
 		mix = next
 	}
-	return demoReport(ctx, g.stdout, a.DLQ, done, results)
+	if err := demoReport(ctx, g.stdout, a.DLQ, done, results); err != nil {
+		return err
+	}
+	if o.keep && dashURL != "" {
+		fmt.Fprintf(g.stdout, "\nthe worker and the dashboard keep running at %s/dlq/ (token %s); Ctrl-C to stop\n", dashURL, token)
+		<-parent.Done()
+	}
+	return nil
+}
+
+// demoDashboard serves the dashboard for the demo with a random one-time
+// token. An address already in use falls back to a free port.
+func demoDashboard(a *app.App, m *metrics.Metrics, log *zerolog.Logger, addr string) (url, token string, stop func(), err error) {
+	if addr == "off" || addr == "" {
+		return "", "", func() {}, nil
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", nil, err
+	}
+	token = hex.EncodeToString(b)
+	d, err := dashboard.New(dashboard.Config{Redis: a.Redis, DLQ: a.DLQ, Requeue: a.RequeueFunc(), Metrics: m, Token: token, Logger: log})
+	if err != nil {
+		return "", "", nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			_ = d.Close()
+			return "", "", nil, err
+		}
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + displayAddr(ln.Addr()), token, func() { _ = srv.Close(); _ = d.Close() }, nil
 }
 
 // waitOutcomes reads the outcome stream until every task of mix has one.
