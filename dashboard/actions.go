@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vlensq/vlensq/deadletter"
@@ -75,21 +73,4 @@ func (d *Dashboard) purge(ctx context.Context, ids []string, f deadletter.Filter
 			Dur("older_than", olderThan).Int("purged", n).Msg("dashboard: purge")
 	}
 	return n, nil
-}
-
-// parseAge reads a duration such as "90m" or "24h", or whole days "30d".
-func parseAge(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("bad number of days %q", days)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad duration %q", s)
-	}
-	return d, nil
 }

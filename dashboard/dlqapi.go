@@ -221,7 +221,7 @@ func (d *Dashboard) apiPurge(w http.ResponseWriter, r *http.Request) {
 	var older time.Duration
 	if req.OlderThan != "" {
 		var err error
-		if older, err = parseAge(req.OlderThan); err != nil {
+		if older, err = deadletter.ParseAge(req.OlderThan); err != nil {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: fmt.Sprintf("older_than %q: want a duration such as 90m, 24h or 30d", req.OlderThan), Field: "older_than"})
 			return
 		}

@@ -384,7 +384,7 @@ func (d *Dashboard) purgeAction(w http.ResponseWriter, r *http.Request, form url
 	}
 	var older time.Duration
 	if s := strings.TrimSpace(form.Get("older_than")); s != "" {
-		if older, err = parseAge(s); err != nil {
+		if older, err = deadletter.ParseAge(s); err != nil {
 			d.renderError(w, r, http.StatusBadRequest, "older than: want a duration such as 90m, 24h or 30d", a.Back)
 			return
 		}

@@ -55,17 +55,3 @@ func TestPinUntil(t *testing.T) {
 		t.Errorf("an earlier Until was moved to %s", got.Until)
 	}
 }
-
-func TestParseAge(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]time.Duration{"90m": 90 * time.Minute, "24h": 24 * time.Hour, "30d": 30 * 24 * time.Hour} {
-		if got, err := parseAge(in); err != nil || got != want {
-			t.Errorf("parseAge(%q) = %s, %v; want %s", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "soon", "-1h", "xd", "-2d"} {
-		if _, err := parseAge(in); err == nil {
-			t.Errorf("parseAge(%q) succeeded", in)
-		}
-	}
-}

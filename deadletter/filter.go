@@ -1,6 +1,7 @@
 package deadletter
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -141,23 +142,30 @@ func parseTime(field, s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
 	}
-	d, err := parseAge(s)
-	if err != nil || d < 0 {
+	d, err := ParseAge(s)
+	if err != nil {
 		return time.Time{}, inputErr(field, s, "want an RFC3339 time (2006-01-02T15:04:05Z) or an age like 90m, 24h or 7d")
 	}
 	return now.Add(-d).UTC(), nil
 }
 
-// parseAge is time.ParseDuration plus a whole-days form "7d".
-func parseAge(s string) (time.Duration, error) {
+// ParseAge reads a non-negative age: a Go duration such as "90m" or "24h",
+// or whole days such as "30d". Filters (since, until) and purges (older
+// than) take ages in this form.
+func ParseAge(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil {
-			return 0, err
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad number of days %q", days)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	return time.ParseDuration(s)
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	return d, nil
 }
 
 func joinCategories() string {
