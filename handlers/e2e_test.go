@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -449,5 +451,43 @@ func TestDeadLetterWrittenBeforeCrashIsPublishedOnce(t *testing.T) {
 	}
 	if n, _ := b.app.DLQ.Count(ctx, deadletter.Filter{Tenant: b.tenant.Name}); n != 1 {
 		t.Errorf("%d dead letters for the tenant, want 1", n)
+	}
+}
+
+func TestCallbackURLReceivesTheOutcome(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{policy: fastPolicy})
+	got := make(chan outcome.Outcome, 4)
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var o outcome.Outcome
+		_ = json.NewDecoder(r.Body).Decode(&o)
+		// The first delivery fails: the callback is retried, not dropped.
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		got <- o
+	}))
+	defer hook.Close()
+	// The callback queue must be served too: outcome.CallbackQueueDefault.
+	srv := b.app.NewServer(app.ServerOptions{Queues: map[string]int{outcome.CallbackQueueDefault: 1}, Concurrency: 2})
+	if err := srv.Start(b.app.Mux()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+
+	id := b.enqueue(t, tasks.TypeOCRIDFront, &tasks.Payload{Tenant: b.tenant.Name, Image: &tasks.Image{Inline: pngB64}, Country: "EG",
+		ClientTransactionID: uniq(t, "code:3011"), CallbackURL: hook.URL + "/vlens-outcomes"})
+	select {
+	case o := <-got:
+		if o.TaskID != id || o.Status != outcome.StatusDeadLettered || o.Code != 3011 || o.DeadLetterID == "" {
+			t.Fatalf("callback body = %+v", o)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no successful callback delivery within 15 s (%d attempts)", calls.Load())
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d callback deliveries, want 2 (one failed, one retried)", n)
 	}
 }
