@@ -127,7 +127,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 
-	done, err := h.alreadyEnded(ctx, a)
+	done, j, err := h.alreadyEnded(ctx, a)
 	if done || err != nil {
 		return err
 	}
@@ -148,10 +148,6 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	a.log = a.log.With().Str("tenant", p.Tenant).Str("transaction_id", p.TransactionID).Logger()
 
-	j, err := h.readJournal(ctx, a.id)
-	if err != nil {
-		return fmt.Errorf("read task journal: %w", err)
-	}
 	if j.Response != nil {
 		// Vlens already answered this task with a success; a crash or a
 		// shutdown stopped us before the outcome. Do not call again.
@@ -235,31 +231,41 @@ func (h *Handler) retryAfter(ctx context.Context, a *attempt, d time.Duration) {
 }
 
 // alreadyEnded finishes a re-run of a task that already has its outcome, or
-// whose dead-letter record was written before a crash.
-func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, error) {
-	st, dlID, seen, err := h.cfg.Outcomes.Seen(ctx, a.id)
+// whose dead-letter record was written before a crash. Otherwise it returns
+// the task's journal. The outcome marker and the journal are read in one
+// round trip: this runs for every attempt.
+func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, error) {
+	pipe := h.rdb.Pipeline()
+	seenCmd := pipe.Get(ctx, h.cfg.Outcomes.SeenKey(a.id))
+	jCmd := pipe.HGetAll(ctx, journalKey(a.id))
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	v, serr := seenCmd.Bytes()
+	st, dlID, seen, err := outcome.DecodeSeen(a.id, v, serr)
 	if err != nil {
-		return true, err
+		return true, journal{}, err
 	}
 	if seen {
 		a.log.Info().Str("status", string(st)).Msg("task already ended; nothing to do")
 		if st == outcome.StatusDeadLettered {
-			return true, fmt.Errorf("already dead-lettered as %s: %w", dlID, asynq.SkipRetry)
+			return true, journal{}, fmt.Errorf("already dead-lettered as %s: %w", dlID, asynq.SkipRetry)
 		}
-		return true, nil
+		return true, journal{}, nil
 	}
-	j, err := h.readJournal(ctx, a.id)
-	if err != nil || !j.DeadLettering {
-		return false, err
+	j, err := journalOf(jCmd.Val(), jCmd.Err())
+	if err != nil {
+		return true, journal{}, fmt.Errorf("read task journal: %w", err)
+	}
+	if !j.DeadLettering {
+		return false, j, nil
 	}
 	rec, err := h.cfg.DeadLetters.GetByTaskID(ctx, a.id)
 	if errors.Is(err, deadletter.ErrNotFound) {
-		return false, nil // the record was never written: process normally
+		return false, j, nil // the record was never written: process normally
 	}
 	if err != nil {
-		return true, err
+		return true, journal{}, err
 	}
-	return true, h.publishDeadLetter(ctx, a, rec)
+	return true, journal{}, h.publishDeadLetter(ctx, a, rec)
 }
 
 // succeed stores the result and publishes the outcome.

@@ -41,8 +41,8 @@ type journal struct {
 func journalKey(taskID string) string  { return "vlensq:task:{" + taskID + "}:journal" }
 func attemptsKey(taskID string) string { return "vlensq:task:{" + taskID + "}:attempts" }
 
-func (h *Handler) readJournal(ctx context.Context, taskID string) (journal, error) {
-	m, err := h.rdb.HGetAll(ctx, journalKey(taskID)).Result()
+// journalOf decodes the result of an HGETALL of the journal key.
+func journalOf(m map[string]string, err error) (journal, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return journal{}, err
 	}

@@ -113,6 +113,16 @@ type seenMarker struct {
 // Handlers call it first, so a task re-run after a crash ends as it ended.
 func (p *Publisher) Seen(ctx context.Context, taskID string) (status Status, deadLetterID string, ok bool, err error) {
 	v, err := p.rdb.Get(ctx, p.seenKey(taskID)).Bytes()
+	return DecodeSeen(taskID, v, err)
+}
+
+// SeenKey is the Redis key of the task's outcome marker, for a caller that
+// reads it in one pipeline with its own keys and decodes it with DecodeSeen.
+func (p *Publisher) SeenKey(taskID string) string { return p.seenKey(taskID) }
+
+// DecodeSeen interprets the value and error of a GET of SeenKey as Seen
+// does.
+func DecodeSeen(taskID string, v []byte, err error) (status Status, deadLetterID string, ok bool, _ error) {
 	if errors.Is(err, redis.Nil) {
 		return "", "", false, nil
 	}
