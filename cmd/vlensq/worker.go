@@ -29,6 +29,7 @@ type workerOpts struct {
 	dlqMaxAge       time.Duration
 	dlqMaxCount     int
 	callbackSecret  string
+	rateLimitWait   time.Duration
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
@@ -50,6 +51,7 @@ Ctrl-C: in-flight tasks get --shutdown-timeout to finish, then go back to their 
 	bindPolicy(f, &o.policy)
 	f.DurationVar(&o.dlqMaxAge, "dlq-max-age", envDuration("VLENSQ_DLQ_MAX_AGE", 0), "drop dead letters older than this, counted from the dead-letter time; 0 keeps them (env VLENSQ_DLQ_MAX_AGE)")
 	f.IntVar(&o.dlqMaxCount, "dlq-max-count", envInt("VLENSQ_DLQ_MAX_COUNT", 0), "keep at most this many dead letters, oldest dropped first; 0 means the store's default (env VLENSQ_DLQ_MAX_COUNT)")
+	f.DurationVar(&o.rateLimitWait, "rate-limit-wait", envDuration("VLENSQ_RATE_LIMIT_WAIT", app.RateLimitWaitDefault), "how long a call waits in its slot for the tenant's rate limit before the task is requeued as throttled (env VLENSQ_RATE_LIMIT_WAIT)")
 	f.StringVar(&o.callbackSecret, "callback-secret", "", "HMAC key to sign callback bodies (prefer env VLENSQ_CALLBACK_SECRET)")
 	return cmd
 }
@@ -82,7 +84,7 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 		secret = os.Getenv("VLENSQ_CALLBACK_SECRET")
 	}
 	p, err := g.open(ctx, app.Options{
-		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret),
+		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret), RateLimitWait: o.rateLimitWait,
 		DeadLetters: deadletter.Config{MaxAge: o.dlqMaxAge, MaxCount: o.dlqMaxCount},
 	})
 	if err != nil {

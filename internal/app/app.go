@@ -47,6 +47,12 @@ type Options struct {
 	CallbackSecret []byte
 	// DisableRateLimit turns the per-tenant rate limit off (benchmarks).
 	DisableRateLimit bool
+	// RateLimitWait is how long a call waits in its worker slot for the
+	// tenant's rate limit before the task goes back to the queue as throttled
+	// (without spending an attempt). Waiting in the slot is backpressure: a
+	// tenant's backlog drains at its rate instead of cycling through Redis.
+	// Default RateLimitWaitDefault; negative never waits.
+	RateLimitWait time.Duration
 	// Logger is the process logger. Default: disabled.
 	Logger *zerolog.Logger
 	// Metrics, when set, is fed by every component.
@@ -97,6 +103,7 @@ func New(o Options) (*App, error) {
 	}
 	if !o.DisableRateLimit {
 		vc.Limiter = vlens.NewRedisLimiter(rdb)
+		vc.ThrottleWait = max(cmp.Or(o.RateLimitWait, RateLimitWaitDefault), 0)
 	}
 	var err error
 	if a.Vlens, err = vlens.New(vc); err != nil {
@@ -144,6 +151,9 @@ type ServerOptions struct {
 	// handlers.ShutdownTimeoutDefault.
 	ShutdownTimeout time.Duration
 }
+
+// RateLimitWaitDefault is the default of Options.RateLimitWait.
+const RateLimitWaitDefault = time.Second
 
 // ConcurrencyDefault is the worker's default number of tasks in flight. Vlens
 // calls are I/O-bound (seconds for OCR and liveness), so it is well above the
