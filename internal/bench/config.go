@@ -109,7 +109,25 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// ConfigError is an invalid Config: the caller's input, not a failed run.
+type ConfigError struct{ Problem string }
+
+func (e *ConfigError) Error() string { return "bench: " + e.Problem }
+
+// IsConfigError reports whether err is a *ConfigError.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
 func (c Config) validate() error {
+	if err := c.check(); err != nil {
+		return &ConfigError{Problem: strings.TrimPrefix(err.Error(), "bench: ")}
+	}
+	return nil
+}
+
+func (c Config) check() error {
 	switch {
 	case strings.TrimSpace(c.RedisURL) == "":
 		return errors.New("bench: RedisURL is required")

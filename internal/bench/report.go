@@ -12,22 +12,22 @@ import (
 // one and the target it is held to.
 type Row struct {
 	// Scenario is the scenario name (see Scenarios).
-	Scenario string
+	Scenario string `json:"scenario"`
 	// Metric names the figure, e.g. "tasks/s @ 0s".
-	Metric string
+	Metric string `json:"metric"`
 	// Unit is the unit of VlensQ and Bare, e.g. "tasks/s", "MB", "ms".
-	Unit string
+	Unit string `json:"unit"`
 	// VlensQ is vlensq's figure.
-	VlensQ float64
+	VlensQ float64 `json:"vlensq"`
 	// Bare is bare asynq's figure; 0 when there is no baseline.
-	Bare float64
+	Bare float64 `json:"bare,omitempty"`
 	// Target describes the target, e.g. "≥ 0.9× bare"; empty for
 	// informational rows.
-	Target string
+	Target string `json:"target,omitempty"`
 	// Pass reports that the target is met (meaningless without Target).
-	Pass bool
+	Pass bool `json:"pass"`
 	// Note adds context: noise, what was measured.
-	Note string
+	Note string `json:"note,omitempty"`
 }
 
 // Ratio is VlensQ/Bare, 0 without a baseline.
@@ -41,9 +41,9 @@ func (r Row) Ratio() float64 {
 // Report is the result of Run.
 type Report struct {
 	// Machine describes where the run happened.
-	Machine string
+	Machine string `json:"machine"`
 	// Rows are the figures in scenario order.
-	Rows []Row
+	Rows []Row `json:"rows"`
 }
 
 // Failed returns the rows whose target was missed.
@@ -68,6 +68,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if row.Bare != 0 {
 			bare = formatValue(row.Bare, row.Unit)
 			ratio = fmt.Sprintf("%.2f×", row.Ratio())
+			if row.Ratio() < 0.01 {
+				ratio = "<0.01×"
+			}
 		}
 		result := ""
 		if row.Target != "" {
