@@ -45,6 +45,11 @@ type Config struct {
 	JournalTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// RedisWaitMax bounds how long a failed attempt waits for an unreachable
+	// Redis before returning its error to asynq. Default RedisWaitMaxDefault
+	// (2 min); the attempt's context (shutdown, lease, deadline) ends it
+	// sooner.
+	RedisWaitMax time.Duration
 }
 
 // Handler processes every vlensq task type.
@@ -74,6 +79,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	cfg.JournalTTL = cmp.Or(cfg.JournalTTL, JournalTTLDefault)
+	cfg.RedisWaitMax = cmp.Or(cfg.RedisWaitMax, RedisWaitMaxDefault)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -116,6 +122,16 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	a.maxRetry, _ = asynq.GetMaxRetry(ctx)
 	a.log = h.log.With().Str("task_id", a.id).Str("type", t.Type()).Int("attempt", a.retried+1).Logger()
 
+	// An error goes back to asynq, which records the retry in Redis. When
+	// Redis is what failed, that write fails too, and asynq's retry of it
+	// never succeeds (its sync request carries an already cancelled
+	// context), so the task would sit in "active" until the recoverer takes
+	// it, up to two minutes later. Hold the error until Redis answers again.
+	defer func() {
+		if err != nil {
+			h.awaitRedis(ctx)
+		}
+	}()
 	// A panic ends the task as a permanent failure, with its stack in the
 	// dead-letter record: retrying a crash of our own code cannot help.
 	defer func() {
