@@ -165,4 +165,3 @@ func (r *recoveryWatch) bounds(t *testing.T) (lo, hi time.Duration) {
 	}
 	return ds[0], ds[len(ds)-1]
 }
-
