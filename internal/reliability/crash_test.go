@@ -58,9 +58,11 @@ func TestKilledWorkersLoseNoTaskAndEndNoneTwice(t *testing.T) {
 		if len(active) == 0 {
 			t.Fatalf("kill %d hit no task in flight", k+1)
 		}
-		orphans += len(active)
 		for _, ti := range active {
-			rec.watch(ti.ID, killed)
+			if !rec.watch(ti.ID, killed) {
+				continue // orphaned by an earlier kill, not recovered yet
+			}
+			orphans++
 			if !full() {
 				if err := b.rdb.ZAdd(ctx, leaseKey, redis.Z{Score: float64(time.Now().Add(-2 * time.Minute).Unix()), Member: ti.ID}).Err(); err != nil {
 					t.Fatal(err)
@@ -105,10 +107,15 @@ func newRecoveryWatch(rdb *redis.Client) *recoveryWatch {
 	return r
 }
 
-func (r *recoveryWatch) watch(id string, killed time.Time) {
+// watch starts timing task id from killed; false when it is already timed.
+func (r *recoveryWatch) watch(id string, killed time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, ok := r.kill[id]; ok {
+		return false
+	}
 	r.kill[id] = killed
+	return true
 }
 
 func (r *recoveryWatch) loop() {
