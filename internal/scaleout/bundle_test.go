@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 
 	"github.com/vlensq/vlensq/handlers"
 	"github.com/vlensq/vlensq/internal/app"
@@ -76,7 +77,11 @@ func newBundle(t *testing.T, url string, o bundleOpts) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: fastPolicy})
+	log := zerolog.Nop()
+	if os.Getenv("SCALEOUT_DEBUG") != "" {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+	}
+	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: fastPolicy, Logger: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +172,67 @@ func (b *bundle) waitOutcomes(t *testing.T, ids []string, within time.Duration) 
 		}
 		if time.Now().After(deadline) {
 			sort.Strings(missing)
-			if len(missing) > 5 {
-				missing = append(missing[:5], "…")
+			var states []string
+			for _, id := range missing[:min(len(missing), 5)] {
+				states = append(states, b.taskState(id))
 			}
-			t.Fatalf("no outcome within %v for %v (read error: %v)", within, missing, err)
+			t.Fatalf("no outcome within %v for %d tasks (read error: %v); the first: %v", within, len(missing), err, states)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// taskState describes a task for a failure message.
+func (b *bundle) taskState(id string) string {
+	qs, err := b.insp.Queues()
+	if err != nil {
+		return id + ": " + err.Error()
+	}
+	for _, q := range qs {
+		if info, err := b.insp.GetTaskInfo(q, id); err == nil {
+			return fmt.Sprintf("%s: %s in %s, retried %d, last error %q", id, info.State, q, info.Retried, info.LastErr)
+		}
+	}
+	return id + ": not in any queue"
+}
+
+// recoverOrphans waits up to settle for the active tasks of queue to finish,
+// then ages the lease of each task still active whose lease no heartbeat
+// extends (a live worker keeps it 25–30 s ahead), and starts a worker whose
+// recoverer picks them up at once. It returns the number of tasks aged.
+func (b *bundle) recoverOrphans(t *testing.T, queue string, settle time.Duration) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), settle+10*time.Second)
+	defer cancel()
+	leaseKey := "asynq:{" + queue + "}:lease"
+	var orphans []string
+	deadline := time.Now().Add(settle)
+	for {
+		leases, err := b.redis.Client.ZRangeWithScores(ctx, leaseKey, 0, -1).Result()
+		if err != nil {
+			t.Fatalf("read leases: %v", err)
+		}
+		orphans = orphans[:0]
+		for _, z := range leases {
+			// A heartbeat every 5 s sets the lease to now+30 s.
+			if time.Until(time.Unix(int64(z.Score), 0)) < 20*time.Second {
+				orphans = append(orphans, z.Member.(string))
+			}
+		}
+		if len(leases) == len(orphans) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(orphans) == 0 {
+		return 0
+	}
+	past := float64(time.Now().Add(-2 * time.Minute).Unix())
+	for _, id := range orphans {
+		if err := b.redis.Client.ZAddXX(ctx, leaseKey, redis.Z{Score: past, Member: id}).Err(); err != nil {
+			t.Fatalf("age lease of %s: %v", id, err)
+		}
+	}
+	b.startWorker(t, map[string]int{queue: 1}, 4)
+	return len(orphans)
 }
