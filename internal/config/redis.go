@@ -104,6 +104,12 @@ func ParseRedisURL(raw string) (asynq.RedisConnOpt, string, error) {
 	if u.Scheme == "rediss" || q.Get("tls") == "1" || q.Get("tls") == "true" {
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
+	switch u.Scheme {
+	case "redis", "rediss", "redis-cluster", "redis-sentinel":
+	default:
+		// Name the scheme first: "ftp://host" is not a bad host:port.
+		return nil, "", fmt.Errorf("VLENSQ_REDIS: unknown scheme %q (want redis, rediss, redis-cluster, redis-sentinel or memory)", u.Scheme)
+	}
 	hosts, err := splitHosts(u.Host)
 	if err != nil {
 		return nil, "", err

@@ -24,6 +24,7 @@ func TestParseRedisURL(t *testing.T) {
 		{desc: "sentinel", in: "redis-sentinel://:pw@s1:26379,s2:26379/mymaster?db=2", want: asynq.RedisFailoverClientOpt{MasterName: "mymaster", SentinelAddrs: []string{"s1:26379", "s2:26379"}, Password: "pw", DB: 2}, kind: "sentinel"},
 		{desc: "sentinel without master", in: "redis-sentinel://s1:26379", wantErr: "master name"},
 		{desc: "bad scheme", in: "http://h:1", wantErr: `unknown scheme "http"`},
+		{desc: "bad scheme without a port", in: "ftp://localhost", wantErr: `unknown scheme "ftp"`},
 		{desc: "bad db", in: "redis://h:6379/x", wantErr: "database must be a number"},
 		{desc: "two hosts standalone", in: "redis://a:1,b:2", wantErr: "takes one host:port"},
 		{desc: "missing port", in: "redis://h", wantErr: `"h" is not host:port`},
