@@ -17,6 +17,12 @@ import (
 // RedisURLDefault is the default of VLENSQ_REDIS.
 const RedisURLDefault = "redis://127.0.0.1:6379/0"
 
+// PoolSizeDefault is the connection pool of the process's Redis client.
+// go-redis defaults to 10 per core, but one worker shares its client between
+// asynq and every handler in flight (each attempt makes several round
+// trips), so a small pool queues the handlers behind each other.
+const PoolSizeDefault = 128
+
 // Memory is the VLENSQ_REDIS value that starts an embedded in-memory Redis
 // (miniredis) inside the process. It suits the demo and one-process runs only:
 // nothing is shared with other processes and nothing survives an exit.
@@ -71,7 +77,7 @@ func OpenRedis(raw string) (*Redis, error) {
 		m.ClockTTL(true)
 		opt := asynq.RedisClientOpt{Addr: m.Addr()}
 		return &Redis{
-			Client:  redis.NewClient(&redis.Options{Addr: m.Addr()}),
+			Client:  redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: PoolSizeDefault}),
 			ConnOpt: opt, Kind: Memory, Display: Memory, mini: m,
 		}, nil
 	}
@@ -123,7 +129,7 @@ func ParseRedisURL(raw string) (asynq.RedisConnOpt, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return asynq.RedisClientOpt{Addr: hosts[0], Username: user, Password: pass, DB: db, TLSConfig: tlsConf}, "standalone", nil
+		return asynq.RedisClientOpt{Addr: hosts[0], Username: user, Password: pass, DB: db, TLSConfig: tlsConf, PoolSize: PoolSizeDefault}, "standalone", nil
 	case "redis-cluster":
 		if p := strings.Trim(u.Path, "/"); p != "" {
 			return nil, "", fmt.Errorf("VLENSQ_REDIS: redis-cluster:// takes no database or path, got %q", p)
@@ -140,7 +146,7 @@ func ParseRedisURL(raw string) (asynq.RedisConnOpt, string, error) {
 		}
 		return asynq.RedisFailoverClientOpt{
 			MasterName: master, SentinelAddrs: hosts, SentinelPassword: q.Get("sentinel_password"),
-			Username: user, Password: pass, DB: db, TLSConfig: tlsConf,
+			Username: user, Password: pass, DB: db, TLSConfig: tlsConf, PoolSize: PoolSizeDefault,
 		}, "sentinel", nil
 	default:
 		return nil, "", fmt.Errorf("VLENSQ_REDIS: unknown scheme %q (want redis, rediss, redis-cluster, redis-sentinel or memory)", u.Scheme)

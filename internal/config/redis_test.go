@@ -18,10 +18,10 @@ func TestParseRedisURL(t *testing.T) {
 		kind    string
 		wantErr string
 	}{
-		{desc: "default", in: "redis://127.0.0.1:6379/0", want: asynq.RedisClientOpt{Addr: "127.0.0.1:6379"}, kind: "standalone"},
-		{desc: "password and db", in: "redis://:s3cret@h:6380/3", want: asynq.RedisClientOpt{Addr: "h:6380", Password: "s3cret", DB: 3}, kind: "standalone"},
+		{desc: "default", in: "redis://127.0.0.1:6379/0", want: asynq.RedisClientOpt{Addr: "127.0.0.1:6379", PoolSize: PoolSizeDefault}, kind: "standalone"},
+		{desc: "password and db", in: "redis://:s3cret@h:6380/3", want: asynq.RedisClientOpt{Addr: "h:6380", Password: "s3cret", DB: 3, PoolSize: PoolSizeDefault}, kind: "standalone"},
 		{desc: "cluster", in: "redis-cluster://a:7000,b:7001,c:7002", want: asynq.RedisClusterClientOpt{Addrs: []string{"a:7000", "b:7001", "c:7002"}}, kind: "cluster"},
-		{desc: "sentinel", in: "redis-sentinel://:pw@s1:26379,s2:26379/mymaster?db=2", want: asynq.RedisFailoverClientOpt{MasterName: "mymaster", SentinelAddrs: []string{"s1:26379", "s2:26379"}, Password: "pw", DB: 2}, kind: "sentinel"},
+		{desc: "sentinel", in: "redis-sentinel://:pw@s1:26379,s2:26379/mymaster?db=2", want: asynq.RedisFailoverClientOpt{MasterName: "mymaster", SentinelAddrs: []string{"s1:26379", "s2:26379"}, Password: "pw", DB: 2, PoolSize: PoolSizeDefault}, kind: "sentinel"},
 		{desc: "sentinel without master", in: "redis-sentinel://s1:26379", wantErr: "master name"},
 		{desc: "bad scheme", in: "http://h:1", wantErr: `unknown scheme "http"`},
 		{desc: "bad scheme without a port", in: "ftp://localhost", wantErr: `unknown scheme "ftp"`},
