@@ -297,10 +297,9 @@ func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, requestI
 		Status: outcome.StatusSucceeded, Class: string(vlens.ClassSuccess), Result: result,
 		TransactionID: a.payload.TransactionID, ClientTransactionID: a.payload.ClientTransactionID,
 	}
-	if _, err := h.cfg.Outcomes.Publish(ctx, o, a.payload.CallbackURL); err != nil {
+	if _, err := h.cfg.Outcomes.PublishWith(ctx, o, a.payload.CallbackURL, h.forgetIn(a.id)); err != nil {
 		return fmt.Errorf("publish outcome: %w", err)
 	}
-	h.forget(ctx, a.id)
 	if !replayed {
 		h.observe(a, vlens.ClassSuccess, vlens.CategoryNone, 0)
 	}
@@ -348,10 +347,9 @@ func (h *Handler) publishDeadLetter(ctx context.Context, a *attempt, rec *deadle
 	if a.payload != nil {
 		callback = a.payload.CallbackURL
 	}
-	if _, err := h.cfg.Outcomes.Publish(ctx, o, callback); err != nil {
+	if _, err := h.cfg.Outcomes.PublishWith(ctx, o, callback, h.forgetIn(a.id)); err != nil {
 		return fmt.Errorf("publish outcome: %w", err)
 	}
-	h.forget(ctx, a.id)
 	h.finished(a, outcome.StatusDeadLettered)
 	// The text becomes asynq's LastErr, shown raw in Asynqmon: it names the
 	// record and the verdict, never the Vlens message or the payload.

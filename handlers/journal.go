@@ -138,6 +138,9 @@ func (h *Handler) attempts(ctx context.Context, taskID string) ([]attemptEntry, 
 
 // forget removes a finished task's journal and history. The outcome marker
 // keeps answering re-runs.
-func (h *Handler) forget(ctx context.Context, taskID string) {
-	h.rdb.Del(ctx, journalKey(taskID), attemptsKey(taskID))
+// It joins the outcome's pipeline (one round trip for both).
+func (h *Handler) forgetIn(taskID string) func(redis.Pipeliner) {
+	return func(p redis.Pipeliner) {
+		p.Del(context.Background(), journalKey(taskID), attemptsKey(taskID))
+	}
 }

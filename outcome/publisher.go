@@ -81,6 +81,13 @@ return 0
 // task id, so a crash between the two steps cannot lose the callback nor
 // deliver it twice.
 func (p *Publisher) Publish(ctx context.Context, o Outcome, callbackURL string) (bool, error) {
+	return p.PublishWith(ctx, o, callbackURL, nil)
+}
+
+// PublishWith is Publish, with also's commands (e.g. deleting the task's own
+// working keys) sent in the same pipeline: one round trip for both. Errors of
+// also's commands are not reported; only the publish decides the result.
+func (p *Publisher) PublishWith(ctx context.Context, o Outcome, callbackURL string, also func(redis.Pipeliner)) (bool, error) {
 	if o.TaskID == "" {
 		return false, errors.New("outcome: task_id is required")
 	}
@@ -97,7 +104,25 @@ func (p *Publisher) Publish(ctx context.Context, o Outcome, callbackURL string) 
 		return false, err
 	}
 	args := append([]any{p.cfg.SeenTTL.Milliseconds(), p.cfg.MaxLen, string(marker)}, o.fields()...)
-	n, err := publishScript.Run(ctx, p.rdb, []string{p.seenKey(o.TaskID), p.cfg.Stream}, args...).Int()
+	keys := []string{p.seenKey(o.TaskID), p.cfg.Stream}
+	run := func(eval func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
+		var cmd *redis.Cmd
+		_, _ = p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+			cmd = eval(pl)
+			if also != nil {
+				also(pl)
+			}
+			return nil
+		})
+		return cmd
+	}
+	cmd := run(func(pl redis.Pipeliner) *redis.Cmd { return publishScript.EvalSha(ctx, pl, keys, args...) })
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		// First use on this server: send the script itself (the pipeline's
+		// other commands are idempotent deletions).
+		cmd = run(func(pl redis.Pipeliner) *redis.Cmd { return publishScript.Eval(ctx, pl, keys, args...) })
+	}
+	n, err := cmd.Int()
 	if err != nil {
 		return false, fmt.Errorf("outcome: publish task %s: %w", o.TaskID, err)
 	}
