@@ -30,8 +30,13 @@ func TestChaosEveryTaskEndsWithTheInjectedFaultsClass(t *testing.T) {
 			t.Errorf("no %s fault was injected in %d calls", k, r.Requests)
 		}
 	}
-	if frac := float64(sum(r.Injected)) / float64(r.Requests); frac < 0.2 || frac > 0.4 {
-		t.Errorf("%.1f%% of calls had a fault, want about 30%%", 100*frac)
+	// About 30 % of the calls that draw a fault get one. Every injected 401
+	// expires the tenant's shared token, so other calls in flight get a
+	// genuine 401 and a replay: calls that draw no fault. The slower the run
+	// (-race, a loaded machine), the more of them, so the fraction of all
+	// calls is lower than 30 %; it stays well above the chaos-free zero.
+	if frac := float64(sum(r.Injected)) / float64(r.Requests); frac < 0.12 || frac > 0.4 {
+		t.Errorf("%.1f%% of calls had a fault, want about 30%% (at least 12%% once diluted by token-expiry replays)", 100*frac)
 	}
 }
 
