@@ -15,9 +15,11 @@
 // # Exactly one outcome
 //
 // Delivery is at least once (asynq re-runs a task after a crash or a
-// shutdown). Each step is idempotent by task id: a successful Vlens answer is
-// journalled before anything else happens, so a re-run does not call Vlens
-// again (a business OTP is not sent twice); the dead-letter store keeps one
-// record per task id; the outcome publisher writes one outcome per task id,
-// and a re-run that finds it ends the same way without doing anything.
+// shutdown). Each step is idempotent by task id: once Vlens has answered, the
+// answer is recorded on a context a shutdown does not cancel; the answer of a
+// call that must not be repeated (a business OTP, a new business request) is
+// journalled before anything else, so even a crash before the outcome does
+// not send it twice; the dead-letter store keeps one record per task id; the
+// outcome publisher writes one outcome per task id, and a re-run that finds it
+// ends the same way without doing anything.
 package handlers

@@ -195,10 +195,19 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	resp, err := h.cfg.Vlens.Do(ctx, call)
 	if err == nil {
-		if jerr := h.journalResponse(ctx, a.id, resp.Body); jerr != nil {
-			a.log.Warn().Err(jerr).Msg("could not journal the response; a re-run would call Vlens again")
+		// Vlens has answered: record it even if a shutdown cancels the task
+		// now, so that the re-run finds the outcome instead of calling again.
+		bctx, cancel := bookkeeping(ctx)
+		defer cancel()
+		if !spec.Idempotent {
+			// A repeated call would have a visible effect (another OTP SMS,
+			// another business request): journal the answer first, so even a
+			// crash before the outcome does not repeat it.
+			if jerr := h.journalResponse(bctx, a.id, resp.Body); jerr != nil {
+				a.log.Warn().Err(jerr).Msg("could not journal the response; a re-run would call Vlens again")
+			}
 		}
-		return h.succeed(ctx, a, resp.Body, resp.RequestID, false)
+		return h.succeed(bctx, a, resp.Body, resp.RequestID, false)
 	}
 	var verr *vlens.Error
 	if !errors.As(err, &verr) {
@@ -284,12 +293,23 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	return true, journal{}, h.publishDeadLetter(ctx, a, rec)
 }
 
+// BookkeepingTimeout bounds the writes that record a Vlens answer (journal,
+// dead-letter record, outcome) once the call is over. They run on a context
+// that a shutdown does not cancel.
+const BookkeepingTimeout = 15 * time.Second
+
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), BookkeepingTimeout)
+}
+
 // succeed stores the result and publishes the outcome.
 func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, requestID string, replayed bool) error {
 	result := resultOf(body)
 	if w := a.task.ResultWriter(); w != nil {
+		// asynq's writer stops with the task's context (a shutdown); the
+		// outcome below carries the result too, so go on without it.
 		if _, err := w.Write(result); err != nil {
-			return fmt.Errorf("write result: %w", err)
+			a.log.Warn().Err(err).Msg("could not store the result on the task; the outcome carries it")
 		}
 	}
 	o := outcome.Outcome{
@@ -311,6 +331,8 @@ func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, requestI
 
 // deadLetter writes the record and the outcome, then archives the task.
 func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	if err := h.journalDeadLettering(ctx, a.id); err != nil {
 		return fmt.Errorf("journal dead-lettering: %w", err)
 	}
