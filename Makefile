@@ -22,8 +22,8 @@ fuzz: ## each fuzz target for 60 s
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClassify -fuzztime 60s ./vlens/
 	$(GO) test -run '^$$' -fuzz FuzzRedact -fuzztime 60s ./vlens/
 
-bench: ## vlensq against bare asynq (see docs/performance.md)
-	$(GO) run ./cmd/vlensq bench
+bench: ## vlensq against bare asynq, on scratch Redis db 15 (see docs/performance.md)
+	$(GO) run ./cmd/vlensq bench --redis redis://127.0.0.1:6379/15
 
 ci: ## CI exactly as it runs: installs and starts what the tests need
 	CI=true bash .ci/run
