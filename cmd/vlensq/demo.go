@@ -45,7 +45,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 	o := &demoOpts{}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run everything in one process: embedded Redis, fake Vlens, worker; enqueue a realistic mix; print the outcomes",
+		Short: "Run everything in one process: embedded Redis, fake Vlens, worker, dashboard; enqueue a realistic mix; print the outcomes",
 		Long: `demo needs no setup: it starts an embedded Redis (miniredis), the fake Vlens and a worker in
 this process, enqueues a realistic mix of tasks (successes, a transient failure that recovers, an
 expired token, a document failure reported only under services, a 400 with field errors, an
