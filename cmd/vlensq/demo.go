@@ -46,8 +46,8 @@ func newDemoCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run everything in one process: embedded Redis, fake Vlens, worker, dashboard; enqueue a realistic mix; print the outcomes",
-		Long: `demo needs no setup: it starts an embedded Redis (miniredis), the fake Vlens and a worker in
-this process, enqueues a realistic mix of tasks (successes, a transient failure that recovers, an
+		Long: `demo needs no setup: it starts an embedded Redis (miniredis), the fake Vlens, a worker and the
+dashboard in this process, enqueues a realistic mix of tasks (successes, a transient failure that recovers, an
 expired token, a document failure reported only under services, a 400 with field errors, an
 exhausted bundle, a server that keeps failing, throttling, an unknown code), waits for every
 outcome, and prints them by class and category with the support ticket of one dead letter.
