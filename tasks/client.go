@@ -102,8 +102,9 @@ var ErrClientClosed = errors.New("tasks: client is closed")
 // Client validates payloads, moves images to the BlobStore and enqueues
 // tasks with asynq. It is safe for concurrent use.
 type Client struct {
-	cfg    ClientConfig
-	aq     *asynq.Client
+	cfg      ClientConfig
+	aq       *asynq.Client
+	sessions *vlens.RedisSessionStore
 	base   []asynq.Option // Queue, MaxRetry, Timeout, Retention from cfg
 	closed atomic.Bool
 }
@@ -122,7 +123,7 @@ func NewClient(rdb redis.UniversalClient, cfg ClientConfig) (*Client, error) {
 	if cfg.Retention > 0 {
 		base = append(base, asynq.Retention(cfg.Retention))
 	}
-	return &Client{cfg: cfg, aq: asynq.NewClientFromRedisClient(rdb), base: base}, nil
+	return &Client{cfg: cfg, aq: asynq.NewClientFromRedisClient(rdb), sessions: vlens.NewRedisSessionStore(rdb), base: base}, nil
 }
 
 // NewTask validates the payload for taskType (including that its tenant is

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vlensq/vlensq/internal/app"
-	"github.com/vlensq/vlensq/vlens"
+	"github.com/vlensq/vlensq/tasks"
 )
 
 func newSessionCmd(g *globals) *cobra.Command {
@@ -47,11 +47,13 @@ and are never printed. Workers refresh them when they expire and write the new o
 				return err
 			}
 			defer p.Close()
-			if _, ok := p.Tenants.Tenant(tenant); !ok {
-				return usageErr("--tenant: unknown tenant %q (known: %s)", tenant, strings.Join(p.Tenants.Names(), ", "))
+			err = p.Tasks.PutSession(cmd.Context(), tenant, user, in.AccessToken, in.RefreshToken)
+			var ve *tasks.ValidationError
+			if errors.As(err, &ve) {
+				return usageErr("%v (known tenants: %s)", err, strings.Join(p.Tenants.Names(), ", "))
 			}
-			if err := p.Sessions.Put(cmd.Context(), tenant, user, vlens.Session{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken}); err != nil {
-				return fmt.Errorf("store session: %w", err)
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(g.stdout, "stored session of user %s (tenant %s)\n", user, tenant)
 			return nil
