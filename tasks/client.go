@@ -105,8 +105,8 @@ type Client struct {
 	cfg      ClientConfig
 	aq       *asynq.Client
 	sessions *vlens.RedisSessionStore
-	base   []asynq.Option // Queue, MaxRetry, Timeout, Retention from cfg
-	closed atomic.Bool
+	base     []asynq.Option // Queue, MaxRetry, Timeout, Retention from cfg
+	closed   atomic.Bool
 }
 
 // NewClient returns a Client over rdb (standalone, Sentinel or Cluster). The
