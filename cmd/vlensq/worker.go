@@ -17,6 +17,7 @@ import (
 	"github.com/vlensq/vlensq/handlers"
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/vlens"
 )
 
 type workerOpts struct {
@@ -30,6 +31,7 @@ type workerOpts struct {
 	dlqMaxCount     int
 	callbackSecret  string
 	rateLimitWait   time.Duration
+	vlensTimeout    time.Duration
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
@@ -52,6 +54,7 @@ Ctrl-C: in-flight tasks get --shutdown-timeout to finish, then go back to their 
 	f.DurationVar(&o.dlqMaxAge, "dlq-max-age", envDuration("VLENSQ_DLQ_MAX_AGE", 0), "drop dead letters older than this, counted from the dead-letter time; 0 keeps them (env VLENSQ_DLQ_MAX_AGE)")
 	f.IntVar(&o.dlqMaxCount, "dlq-max-count", envInt("VLENSQ_DLQ_MAX_COUNT", 0), "keep at most this many dead letters, oldest dropped first; 0 means the store's default (env VLENSQ_DLQ_MAX_COUNT)")
 	f.DurationVar(&o.rateLimitWait, "rate-limit-wait", envDuration("VLENSQ_RATE_LIMIT_WAIT", app.RateLimitWaitDefault), "how long a call waits in its slot for the tenant's rate limit before the task is requeued as throttled (env VLENSQ_RATE_LIMIT_WAIT)")
+	f.DurationVar(&o.vlensTimeout, "vlens-timeout", envDuration("VLENSQ_VLENS_TIMEOUT", vlens.TimeoutDefault), "bound on one Vlens call; OCR and liveness calls can take seconds (env VLENSQ_VLENS_TIMEOUT)")
 	f.StringVar(&o.callbackSecret, "callback-secret", "", "HMAC key to sign callback bodies (prefer env VLENSQ_CALLBACK_SECRET)")
 	return cmd
 }
@@ -75,6 +78,9 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 	if err != nil {
 		return err
 	}
+	if o.vlensTimeout <= 0 {
+		return usageErr("--vlens-timeout must be positive, got %v", o.vlensTimeout)
+	}
 	if o.concurrency <= 0 {
 		return usageErr("--concurrency must be at least 1, got %d", o.concurrency)
 	}
@@ -84,7 +90,7 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 		secret = os.Getenv("VLENSQ_CALLBACK_SECRET")
 	}
 	p, err := g.open(ctx, app.Options{
-		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret), RateLimitWait: o.rateLimitWait,
+		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret), RateLimitWait: o.rateLimitWait, VlensTimeout: o.vlensTimeout,
 		DeadLetters: deadletter.Config{MaxAge: o.dlqMaxAge, MaxCount: o.dlqMaxCount},
 	})
 	if err != nil {
