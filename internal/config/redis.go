@@ -2,10 +2,12 @@ package config
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -58,10 +60,13 @@ func (r *Redis) Close() error {
 // here; use Ping to check reachability). Accepted forms:
 //
 //	redis://[[user]:pass@]host:port[/db]
-//	rediss://[[user]:pass@]host:port[/db]              TLS
-//	redis-cluster://[[user]:pass@]h1:p1,h2:p2[?tls=1]
-//	redis-sentinel://[[user]:pass@]h1:p1,h2:p2/master[?db=N&sentinel_password=P&tls=1]
+//	rediss://[[user]:pass@]host:port[/db][?ca=FILE]    TLS
+//	redis-cluster://[[user]:pass@]h1:p1,h2:p2[?tls=1&ca=FILE]
+//	redis-sentinel://[[user]:pass@]h1:p1,h2:p2/master[?db=N&sentinel_password=P&tls=1&ca=FILE]
 //	memory                                             embedded miniredis
+//
+// TLS verifies the server against the system's roots, or against the PEM
+// certificates of ca=FILE (a private CA).
 func OpenRedis(raw string) (*Redis, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -109,6 +114,19 @@ func ParseRedisURL(raw string) (asynq.RedisConnOpt, string, error) {
 	var tlsConf *tls.Config
 	if u.Scheme == "rediss" || q.Get("tls") == "1" || q.Get("tls") == "true" {
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+		if ca := q.Get("ca"); ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil {
+				return nil, "", fmt.Errorf("VLENSQ_REDIS: ca: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, "", fmt.Errorf("VLENSQ_REDIS: ca: no PEM certificate in %s", ca)
+			}
+			tlsConf.RootCAs = pool
+		}
+	} else if q.Get("ca") != "" {
+		return nil, "", errors.New("VLENSQ_REDIS: ca= needs TLS: use rediss:// (or tls=1 for cluster and sentinel)")
 	}
 	switch u.Scheme {
 	case "redis", "rediss", "redis-cluster", "redis-sentinel":

@@ -2,6 +2,8 @@ package config
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,5 +91,22 @@ func TestOpenRedisMemory(t *testing.T) {
 	}
 	if r.Kind != Memory {
 		t.Errorf("Kind = %q", r.Kind)
+	}
+}
+
+func TestParseRedisURLCAErrors(t *testing.T) {
+	t.Parallel()
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"rediss://h:1/0?ca=/nonexistent/ca.pem": "VLENSQ_REDIS: ca:",
+		"redis://h:1/0?ca=" + notPEM:            "ca= needs TLS",
+		"rediss://h:1/0?ca=" + notPEM:           "no PEM certificate",
+	} {
+		if _, _, err := ParseRedisURL(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRedisURL(%q) error = %v, want containing %q", in, err, want)
+		}
 	}
 }
