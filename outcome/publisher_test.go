@@ -20,16 +20,23 @@ type testBundle struct {
 	pub    *Publisher
 	stream string
 	queue  string
+	run    int64
 }
+
+// id makes a task id unique to this run.
+func (b *testBundle) id(name string) string { return fmt.Sprintf("%s-%d", name, b.run) }
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	rdb := redistest.Client(t, redistest.DBOutcome)
 	client := asynq.NewClientFromRedisClient(rdb)
-	stream := "test:outcomes:" + t.Name()
-	queue := fmt.Sprintf("cb-%d", time.Now().UnixNano())
+	// Unique per run: the database is flushed once per test binary, and
+	// -count=N runs each test N times in it.
+	run := time.Now().UnixNano()
+	stream := fmt.Sprintf("test:outcomes:%s:%d", t.Name(), run)
+	queue := fmt.Sprintf("cb-%d", run)
 	return &testBundle{
-		rdb: rdb, client: client, stream: stream, queue: queue,
+		rdb: rdb, client: client, stream: stream, queue: queue, run: run,
 		pub: NewPublisher(rdb, client, Config{Stream: stream, CallbackQueue: queue}),
 	}
 }
@@ -38,7 +45,7 @@ func TestPublishOncePerTask(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	o := Outcome{TaskID: "t1", Type: "ocr:id_front", Tenant: "acme", Status: StatusDeadLettered, Class: "permanent",
+	o := Outcome{TaskID: b.id("t1"), Type: "ocr:id_front", Tenant: "acme", Status: StatusDeadLettered, Class: "permanent",
 		Category: "identity_verification", Code: 3011, DeadLetterID: "dl1"}
 
 	// 20 concurrent publishes of the same task (a crash re-run racing the
@@ -73,10 +80,10 @@ func TestPublishOncePerTask(t *testing.T) {
 		t.Fatalf("stream has %d entries, want 1", len(entries))
 	}
 	got := FromFields(entries[0].Values)
-	if got.TaskID != "t1" || got.Status != StatusDeadLettered || got.Code != 3011 || got.DeadLetterID != "dl1" || got.At.IsZero() {
+	if got.TaskID != b.id("t1") || got.Status != StatusDeadLettered || got.Code != 3011 || got.DeadLetterID != "dl1" || got.At.IsZero() {
 		t.Errorf("entry = %+v", got)
 	}
-	st, dl, seen, err := b.pub.Seen(ctx, "t1")
+	st, dl, seen, err := b.pub.Seen(ctx, b.id("t1"))
 	if err != nil || !seen || st != StatusDeadLettered || dl != "dl1" {
 		t.Errorf("Seen = %q %q %v %v", st, dl, seen, err)
 	}
@@ -91,7 +98,7 @@ func TestPublishKeepsResultAndCapsStream(t *testing.T) {
 	ctx := context.Background()
 	b.pub.cfg.MaxLen = 10
 	for i := range 500 {
-		o := Outcome{TaskID: fmt.Sprintf("cap-%d", i), Status: StatusSucceeded, Class: "success",
+		o := Outcome{TaskID: b.id(fmt.Sprintf("cap-%d", i)), Status: StatusSucceeded, Class: "success",
 			Result: json.RawMessage(`{"isMatched":true}`)}
 		if _, err := b.pub.Publish(ctx, o, ""); err != nil {
 			t.Fatal(err)
@@ -110,7 +117,7 @@ func TestPublishKeepsResultAndCapsStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := FromFields(last[0].Values); string(got.Result) != `{"isMatched":true}` || got.TaskID != "cap-499" {
+	if got := FromFields(last[0].Values); string(got.Result) != `{"isMatched":true}` || got.TaskID != b.id("cap-499") {
 		t.Errorf("newest entry = %+v", got)
 	}
 }
@@ -127,14 +134,14 @@ func TestPublishSchedulesOneCallback(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	o := Outcome{TaskID: "cb1", Status: StatusSucceeded, Class: "success"}
+	o := Outcome{TaskID: b.id("cb1"), Status: StatusSucceeded, Class: "success"}
 	for range 2 {
 		if _, err := b.pub.Publish(ctx, o, "http://127.0.0.1:1/hook"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	insp := asynq.NewInspectorFromRedisClient(b.rdb)
-	info, err := insp.GetTaskInfo(b.queue, "callback:cb1")
+	info, err := insp.GetTaskInfo(b.queue, "callback:"+b.id("cb1"))
 	if err != nil {
 		t.Fatalf("callback task not enqueued: %v", err)
 	}
