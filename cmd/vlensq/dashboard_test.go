@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,38 +10,20 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vlensq/vlensq/internal/redistest"
+	"github.com/vlensq/vlensq/internal/testproc"
 	"github.com/vlensq/vlensq/vlens/vlenstest"
 )
-
-// dashSyncBuffer is a bytes.Buffer safe for a writer and a poller.
-type dashSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *dashSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *dashSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // dashCmd runs `vlensq <args>` with the dashboard command registered,
 // whether or not main.go registers it yet, and returns the exit code run
 // would give.
-func dashCmd(ctx context.Context, t *testing.T, stdout, stderr *dashSyncBuffer, args ...string) int {
+func dashCmd(ctx context.Context, t *testing.T, stdout, stderr *testproc.SyncBuffer, args ...string) int {
 	t.Helper()
 	g := &globals{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{Use: "vlensq", SilenceUsage: true, SilenceErrors: true}
@@ -86,7 +67,7 @@ func dashRedisURL(t *testing.T) string {
 func TestDashboardCommandRefusesWithoutAuth(t *testing.T) {
 	t.Setenv("VLENSQ_DASHBOARD_TOKEN", "")
 	t.Setenv("VLENSQ_DASHBOARD_USERS", "")
-	var out, errb dashSyncBuffer
+	var out, errb testproc.SyncBuffer
 	code := dashCmd(context.Background(), t, &out, &errb, "dashboard", "--addr", "127.0.0.1:0", "--redis", dashRedisURL(t), "--tenants", dashTenantsFile(t))
 	if code != 2 {
 		t.Fatalf("exit code %d, want 2; stderr: %s", code, errb.String())
@@ -96,7 +77,7 @@ func TestDashboardCommandRefusesWithoutAuth(t *testing.T) {
 	}
 
 	t.Setenv("VLENSQ_DASHBOARD_USERS", "alice:not-a-hash")
-	errb = dashSyncBuffer{}
+	errb.Reset()
 	if code := dashCmd(context.Background(), t, &out, &errb, "dashboard", "--addr", "127.0.0.1:0"); code != 2 {
 		t.Fatalf("bad users: exit code %d, want 2", code)
 	}
@@ -113,7 +94,7 @@ func TestDashboardCommandServesAndStops(t *testing.T) {
 	t.Setenv("VLENSQ_DASHBOARD_USERS", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb dashSyncBuffer
+	var out, errb testproc.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- dashCmd(ctx, t, &out, &errb, "dashboard", "--addr", "127.0.0.1:0", "--read-only",

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vlensq/vlensq/internal/redistest"
+	"github.com/vlensq/vlensq/internal/testproc"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
@@ -33,47 +33,20 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vlensq-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	var err error
+	if binary, err = testproc.Build(false); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability:", err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "vlensq")
-	build := exec.Command("go", "build", "-o", binary, "github.com/vlensq/vlensq/cmd/vlensq")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "reliability: go build ./cmd/vlensq:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 var seq atomic.Int64
 
-// syncBuffer is an io.Writer safe for a process's output and a test reading it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is a vlensq subprocess.
 type proc struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer // stdout and stderr
+	out    *testproc.SyncBuffer // stdout and stderr
 	done   chan struct{}
 	exited atomic.Bool
 	err    error
@@ -83,7 +56,7 @@ type proc struct {
 // is killed when the test ends.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(binary, args...), out: &testproc.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "VLENSQ_LOG_FORMAT=json"}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

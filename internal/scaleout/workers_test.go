@@ -21,41 +21,21 @@ import (
 	"time"
 
 	"github.com/vlensq/vlensq/internal/cluster"
+	"github.com/vlensq/vlensq/internal/testproc"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// vlensqBinary builds cmd/vlensq once per test binary.
+// vlensqBinary builds cmd/vlensq once per test binary, with -race when the
+// test binary has it (it then shares the race build cache).
 func vlensqBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vlensq-scaleout-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "vlensq")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command("go", append(args, "./cmd/vlensq")...)
-		cmd.Dir = filepath.Join("..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/vlensq: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := testproc.Build(testproc.Race)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 type workerProc struct {

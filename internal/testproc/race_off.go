@@ -1,0 +1,6 @@
+//go:build !race
+
+package testproc
+
+// Race reports that this binary was built with -race.
+const Race = false
