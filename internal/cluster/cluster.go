@@ -37,14 +37,10 @@ func StartCluster(t testing.TB, cfg Config) *Cluster {
 
 func startCluster(t testing.TB, cfg Config) (*Cluster, error) {
 	t.Helper()
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	cfg, ctx, cancel, err := cfg.prepare(t)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.Dir == "" {
-		cfg.Dir = t.TempDir()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
 	defer cancel()
 
 	const masters = 3

@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"testing"
 	"time"
 )
 
@@ -75,3 +77,17 @@ func (c Config) validate() error {
 // ErrNoFailover is returned when the sentinels do not promote a replica in
 // time.
 var ErrNoFailover = errors.New("cluster: no failover")
+
+// prepare fills defaults, validates, gives the nodes a temporary directory
+// when none is set, and bounds the start-up with StartTimeout.
+func (c Config) prepare(t testing.TB) (Config, context.Context, context.CancelFunc, error) {
+	c = c.withDefaults()
+	if err := c.validate(); err != nil {
+		return c, nil, nil, err
+	}
+	if c.Dir == "" {
+		c.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.StartTimeout)
+	return c, ctx, cancel, nil
+}

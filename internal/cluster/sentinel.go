@@ -42,14 +42,10 @@ func StartSentinel(t testing.TB, cfg Config) *Sentinel {
 
 func startSentinel(t testing.TB, cfg Config) (*Sentinel, error) {
 	t.Helper()
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	cfg, ctx, cancel, err := cfg.prepare(t)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.Dir == "" {
-		cfg.Dir = t.TempDir()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
 	defer cancel()
 	s := &Sentinel{MasterName: cfg.MasterName, cfg: cfg}
 
