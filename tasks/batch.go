@@ -27,11 +27,19 @@ type BatchResult struct {
 }
 
 // EnqueueBatch enqueues items concurrently (ClientConfig.BatchConcurrency
-// at a time over the one asynq client; asynq v0.26 has no pipelined batch
-// API) and returns one result per item, in item order. A bad item never
-// stops the others.
+// at a time; asynq v0.26 has no batch API, so each is its own enqueue, and
+// automatic pipelining sends them together: see ClientConfig.NoBatchPipelining)
+// and returns one result per item, in item order. A bad item never stops the
+// others.
 func (c *Client) EnqueueBatch(ctx context.Context, items []BatchItem) []BatchResult {
 	results := make([]BatchResult, len(items))
+	aq, err := c.batch()
+	if err != nil {
+		for i := range results {
+			results[i] = BatchResult{Index: i, Err: err}
+		}
+		return results
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(c.cfg.BatchConcurrency, len(items)) {
@@ -47,7 +55,7 @@ func (c *Client) EnqueueBatch(ctx context.Context, items []BatchItem) []BatchRes
 					continue
 				}
 				it := items[i]
-				results[i].Info, results[i].Err = c.Enqueue(ctx, it.Type, it.Payload, it.Options)
+				results[i].Info, results[i].Err = c.enqueue(ctx, aq, it.Type, it.Payload, it.Options)
 			}
 		})
 	}

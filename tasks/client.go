@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +32,10 @@ const (
 	// QueueDefault is the queue of tasks enqueued without one.
 	QueueDefault = "default"
 	// BatchConcurrencyDefault is how many enqueues EnqueueBatch runs at once.
-	BatchConcurrencyDefault = 32
+	// With automatic pipelining they share a few deep pipelines, so many in
+	// flight cost little: 512 is where the batch benchmark stops gaining on
+	// a 2-core machine (docs/performance.md).
+	BatchConcurrencyDefault = 512
 )
 
 // ClientConfig configures a Client.
@@ -56,9 +60,15 @@ type ClientConfig struct {
 	// DefaultQueue is the queue of tasks enqueued without one. Default
 	// QueueDefault ("default").
 	DefaultQueue string
-	// BatchConcurrency is how many enqueues EnqueueBatch runs concurrently
-	// over the one asynq client. Default BatchConcurrencyDefault (32).
+	// BatchConcurrency is how many enqueues EnqueueBatch runs concurrently.
+	// Default BatchConcurrencyDefault (512).
 	BatchConcurrency int
+	// NoBatchPipelining makes EnqueueBatch send each enqueue on its own
+	// round trip. By default it goes through go-redis's automatic
+	// pipelining (Client.AutoPipeline, experimental in go-redis v9.22+),
+	// which coalesces the concurrent enqueues into pipelines; this is the
+	// switch back if that ever misbehaves.
+	NoBatchPipelining bool
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -103,7 +113,9 @@ var ErrClientClosed = errors.New("tasks: client is closed")
 // tasks with asynq. It is safe for concurrent use.
 type Client struct {
 	cfg      ClientConfig
+	rdb      redis.UniversalClient
 	aq       *asynq.Client
+	batch    func() (*asynq.Client, error) // EnqueueBatch's client; see batchClient
 	sessions *vlens.RedisSessionStore
 	base     []asynq.Option // Queue, MaxRetry, Timeout, Retention from cfg
 	closed   atomic.Bool
@@ -123,7 +135,37 @@ func NewClient(rdb redis.UniversalClient, cfg ClientConfig) (*Client, error) {
 	if cfg.Retention > 0 {
 		base = append(base, asynq.Retention(cfg.Retention))
 	}
-	return &Client{cfg: cfg, aq: asynq.NewClientFromRedisClient(rdb), sessions: vlens.NewRedisSessionStore(rdb), base: base}, nil
+	c := &Client{cfg: cfg, rdb: rdb, aq: asynq.NewClientFromRedisClient(rdb), sessions: vlens.NewRedisSessionStore(rdb), base: base}
+	c.batch = sync.OnceValues(c.batchClient)
+	return c, nil
+}
+
+// autoPipeliner is implemented by *redis.Client (standalone, Sentinel) and
+// *redis.ClusterClient.
+type autoPipeliner interface {
+	AutoPipelineWithOptions(*redis.AutoPipelineOptions) (*redis.AutoPipeliner, error)
+}
+
+// batchClient returns the asynq client EnqueueBatch uses: one over the Redis
+// client's automatic pipeliner, so that the batch's concurrent enqueues
+// (one Lua script call each: asynq v0.26 has no batch API) share a few deep
+// pipelines instead of a round trip apiece. Two batches may be in flight at
+// once (Unordered): the enqueues of a batch are concurrent, so they never
+// had an order. The pipeliner is cached by go-redis on the Redis client
+// and closed with it. Without pipelining it is the Client's own asynq
+// client.
+func (c *Client) batchClient() (*asynq.Client, error) {
+	ap, ok := c.rdb.(autoPipeliner)
+	if c.cfg.NoBatchPipelining || !ok {
+		return c.aq, nil
+	}
+	opts := redis.DefaultBlockingAutoPipelineOptions()
+	opts.MaxConcurrentBatches, opts.Unordered = 2, true
+	p, err := ap.AutoPipelineWithOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: batch pipelining: %w", err)
+	}
+	return asynq.NewClientFromRedisClient(p), nil
 }
 
 // NewTask validates the payload for taskType (including that its tenant is
@@ -209,6 +251,10 @@ func (c *Client) options(o EnqueueOptions) []asynq.Option {
 // taken in the queue gives an error matching ErrDuplicateID, and nothing is
 // enqueued.
 func (c *Client) Enqueue(ctx context.Context, taskType string, p *Payload, o EnqueueOptions) (*asynq.TaskInfo, error) {
+	return c.enqueue(ctx, c.aq, taskType, p, o)
+}
+
+func (c *Client) enqueue(ctx context.Context, aq *asynq.Client, taskType string, p *Payload, o EnqueueOptions) (*asynq.TaskInfo, error) {
 	if c.closed.Load() {
 		return nil, ErrClientClosed
 	}
@@ -216,7 +262,7 @@ func (c *Client) Enqueue(ctx context.Context, taskType string, p *Payload, o Enq
 	if err != nil {
 		return nil, err
 	}
-	info, err := c.aq.EnqueueContext(ctx, task, opts...)
+	info, err := aq.EnqueueContext(ctx, task, opts...)
 	switch {
 	case errors.Is(err, asynq.ErrTaskIDConflict):
 		return nil, fmt.Errorf("tasks: %w: %q in queue %q", ErrDuplicateID, o.ID, cmp.Or(o.Queue, c.cfg.DefaultQueue))

@@ -40,7 +40,7 @@ func TestNewClientConfig(t *testing.T) {
 		}
 		if c != nil {
 			want := ClientConfig{Tenants: tenants, MaxRetry: 25, Timeout: 3 * time.Minute, Retention: 24 * time.Hour,
-				DefaultQueue: "default", BatchConcurrency: 32}
+				DefaultQueue: "default", BatchConcurrency: 512}
 			if d := cmp.Diff(want, c.cfg); d != "" {
 				t.Errorf("defaults (-want +got):\n%s", d)
 			}

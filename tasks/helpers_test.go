@@ -99,19 +99,29 @@ type testBundle struct {
 
 // setup returns a client with a blob store over the package's test DB and a
 // queue of its own, deleted when the test ends.
-func setup(t testing.TB) *testBundle {
+func setup(t testing.TB, mods ...func(*ClientConfig)) *testBundle {
 	t.Helper()
-	rdb := redistest.Client(t, redistest.DBTasks)
+	return setupOn(t, redistest.Client(t, redistest.DBTasks), mods...)
+}
+
+// setupOn is setup over the given client; mods adjust the Client's
+// configuration.
+func setupOn(t testing.TB, rdb *redis.Client, mods ...func(*ClientConfig)) *testBundle {
+	t.Helper()
 	blobs := NewBlobStore(rdb, 0)
 	q := fmt.Sprintf("q%d-%s", queueSeq.Add(1), strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
 	if len(q) > 90 {
 		q = q[:90]
 	}
-	client, err := NewClient(rdb, ClientConfig{
+	cfg := ClientConfig{
 		Tenants:      tenantMap{"acme": {Name: "acme"}, "globex": {Name: "globex"}},
 		Blobs:        blobs,
 		DefaultQueue: q,
-	})
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	client, err := NewClient(rdb, cfg)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}

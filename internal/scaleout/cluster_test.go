@@ -64,6 +64,21 @@ func TestPipelineOnRedisCluster(t *testing.T) {
 		}
 		ids = append(ids, j.id)
 	}
+	// A batch across the three queues (so across masters) goes through
+	// automatic pipelining, which routes each enqueue to its slot's node.
+	var batch []tasks.BatchItem
+	for i := range 30 {
+		q := []string{"critical", "default", "low"}[i%3]
+		id := fmt.Sprintf("batch-%s-%d-%s", q, i, key)
+		batch = append(batch, tasks.BatchItem{Type: tasks.TypeOCRIDFront, Payload: b.ocrPayload(""), Options: tasks.EnqueueOptions{Queue: q, ID: id}})
+		jobs = append(jobs, job{id, q, tasks.TypeOCRIDFront, nil, outcome.StatusSucceeded})
+		ids = append(ids, id)
+	}
+	for _, r := range b.app.Tasks.EnqueueBatch(ctx, batch) {
+		if r.Err != nil {
+			t.Fatalf("EnqueueBatch item %d: %v", r.Index, r.Err)
+		}
+	}
 	if _, err := b.app.Tasks.Enqueue(ctx, tasks.TypeOCRIDFront, b.ocrPayload(""), tasks.EnqueueOptions{Queue: "critical", ID: jobs[0].id}); !errors.Is(err, tasks.ErrDuplicateID) {
 		t.Errorf("second enqueue of id %s: %v, want ErrDuplicateID", jobs[0].id, err)
 	}
