@@ -148,52 +148,128 @@ type member struct {
 type object []member
 
 // members returns the members of raw when it is a JSON object (non-nil, also
-// when empty), else nil. raw must be valid JSON.
+// when empty), else nil. raw must be valid JSON (DecodeEnvelope and Redact
+// check it once); the values are sub-slices of raw, without surrounding
+// space. It scans instead of using encoding/json's Decoder, which checks
+// every value again and was the largest cost of decoding an envelope.
 func members(raw json.RawMessage) object {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil
-	}
 	obj := object{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	for i := skipSpace(raw, 1); i < len(raw) && raw[i] == '"'; {
+		end := skipString(raw, i)
+		key := unquoteKey(raw[i:end])
+		if i = skipSpace(raw, end); i >= len(raw) || raw[i] != ':' {
 			return obj
 		}
-		key, _ := tok.(string)
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return obj
+		i = skipSpace(raw, i+1)
+		vend := skipValue(raw, i)
+		obj = append(obj, member{key: key, norm: normKey(key), val: raw[i:vend]})
+		if i = skipSpace(raw, vend); i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
 		}
-		obj = append(obj, member{key: key, norm: normKey(key), val: val})
 	}
 	return obj
 }
 
 // elements returns the elements of raw when it is a JSON array, else nil.
-// raw must be valid JSON.
+// raw must be valid JSON; the elements are sub-slices of raw.
 func elements(raw json.RawMessage) []json.RawMessage {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '[' {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil
-	}
 	var out []json.RawMessage
-	for dec.More() {
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return out
+	for i := skipSpace(raw, 1); i < len(raw) && raw[i] != ']'; {
+		end := skipValue(raw, i)
+		out = append(out, raw[i:end])
+		if i = skipSpace(raw, end); i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
 		}
-		out = append(out, val)
 	}
 	return out
+}
+
+// skipSpace returns the index of the first non-space byte of raw at or
+// after i.
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) {
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index just past the JSON string starting at
+// raw[i] (a '"').
+func skipString(raw []byte, i int) int {
+	for i++; i < len(raw); i++ {
+		switch raw[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(raw)
+}
+
+// skipValue returns the index just past the valid JSON value starting at
+// raw[i].
+func skipValue(raw []byte, i int) int {
+	if i >= len(raw) {
+		return i
+	}
+	switch raw[i] {
+	case '"':
+		return skipString(raw, i)
+	case '{', '[':
+		depth := 0
+		for i < len(raw) {
+			switch raw[i] {
+			case '"':
+				i = skipString(raw, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(raw) {
+			switch raw[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+// unquoteKey decodes a JSON string as encoding/json would (escapes, and
+// invalid UTF-8 replaced), without a decoder for the usual plain key.
+func unquoteKey(q []byte) string {
+	if len(q) >= 2 {
+		in := q[1 : len(q)-1]
+		if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+			return string(in)
+		}
+	}
+	var s string
+	_ = json.Unmarshal(q, &s)
+	return s
 }
 
 // normKey folds a key for comparison: ASCII lower case without '_', '-',

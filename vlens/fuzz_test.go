@@ -133,3 +133,74 @@ func checkRedacted(t *testing.T, in, out []byte) {
 	}
 	walk(v)
 }
+
+// FuzzMembers: the scanning members and elements split every valid JSON
+// object and array exactly as encoding/json's Decoder does (the oracle
+// below): same keys, same values, same order, duplicates kept.
+func FuzzMembers(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(` { "a\u00e9\"b" : [ 1 , {"x":"]}\\"} , "s" ] , "n":-1.5e3,"t":true,"\xff":null } `))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		wantObj, isObj := membersOracle(raw)
+		got := members(raw)
+		if isObj != (got != nil) {
+			t.Fatalf("members(%q) = %v, object %v", raw, got, isObj)
+		}
+		if len(got) != len(wantObj) {
+			t.Fatalf("members(%q): %d members, want %d", raw, len(got), len(wantObj))
+		}
+		for i, m := range got {
+			if w := wantObj[i]; m.key != w.key || m.norm != normKey(w.key) || !bytes.Equal(m.val, w.val) {
+				t.Fatalf("members(%q)[%d] = %q:%s, want %q:%s", raw, i, m.key, m.val, w.key, w.val)
+			}
+		}
+		wantArr := elementsOracle(raw)
+		gotArr := elements(raw)
+		if len(gotArr) != len(wantArr) {
+			t.Fatalf("elements(%q) = %q, want %q", raw, gotArr, wantArr)
+		}
+		for i := range gotArr {
+			if !bytes.Equal(gotArr[i], wantArr[i]) {
+				t.Fatalf("elements(%q)[%d] = %s, want %s", raw, i, gotArr[i], wantArr[i])
+			}
+		}
+	})
+}
+
+// membersOracle splits a JSON object with encoding/json's Decoder.
+func membersOracle(raw []byte) (object, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var obj object
+	for dec.More() {
+		tok, _ := dec.Token()
+		key, _ := tok.(string)
+		var val json.RawMessage
+		_ = dec.Decode(&val)
+		obj = append(obj, member{key: key, val: val})
+	}
+	return obj, true
+}
+
+// elementsOracle splits a JSON array with encoding/json's Decoder (nil for
+// anything else).
+func elementsOracle(raw []byte) []json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil
+	}
+	var out []json.RawMessage
+	for dec.More() {
+		var val json.RawMessage
+		_ = dec.Decode(&val)
+		out = append(out, val)
+	}
+	return out
+}
