@@ -167,7 +167,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if j.Response != nil {
 		// Vlens already answered this task with a success; a crash or a
 		// shutdown stopped us before the outcome. Do not call again.
-		return h.succeed(ctx, a, j.Response, "", true)
+		return h.succeed(ctx, a, j.Response, nil, "", true)
 	}
 	if err := h.waitNotBefore(ctx, j.NotBefore); err != nil {
 		return fmt.Errorf("waiting for the retry's due time: %w", err)
@@ -207,7 +207,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 				a.log.Warn().Err(jerr).Msg("could not journal the response; a re-run would call Vlens again")
 			}
 		}
-		return h.succeed(bctx, a, resp.Body, resp.RequestID, false)
+		return h.succeed(bctx, a, resp.Body, resp.Envelope, resp.RequestID, false)
 	}
 	var verr *vlens.Error
 	if !errors.As(err, &verr) {
@@ -303,8 +303,8 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // succeed stores the result and publishes the outcome.
-func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, requestID string, replayed bool) error {
-	result := resultOf(body)
+func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vlens.Envelope, requestID string, replayed bool) error {
+	result := resultOf(body, env)
 	if w := a.task.ResultWriter(); w != nil {
 		// asynq's writer stops with the task's context (a shutdown); the
 		// outcome below carries the result too, so go on without it.
@@ -416,36 +416,25 @@ func safeError(e *vlens.Error) error {
 
 // resultOf is what a successful task keeps as its result: the envelope's
 // data and services, with images (long base64 strings) taken out; extracted
-// fields stay, they are what the producer asked for.
-func resultOf(body []byte) json.RawMessage {
-	env, err := vlens.DecodeEnvelope(body)
-	if err != nil || env == nil {
+// fields stay, they are what the producer asked for. env is the decoded body
+// when the caller has it (nil decodes body).
+func resultOf(body []byte, env *vlens.Envelope) json.RawMessage {
+	if env == nil {
+		env, _ = vlens.DecodeEnvelope(body)
+	}
+	if env == nil {
 		return json.RawMessage(`null`)
 	}
-	out := map[string]json.RawMessage{}
+	b := make([]byte, 0, len(env.Data)+len(env.ServicesRaw)+24)
+	b = append(b, '{')
 	if len(env.Data) > 0 {
-		out["data"] = env.Data
+		b = append(append(b, `"data":`...), env.Data...)
 	}
-	if raw := rawMember(body, "services"); raw != nil {
-		out["services"] = raw
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return json.RawMessage(`null`)
-	}
-	return vlens.StripImages(b)
-}
-
-// rawMember returns the member of a JSON object by case-insensitive key.
-func rawMember(body []byte, key string) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
-		return nil
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, key) {
-			return v
+	if len(env.ServicesRaw) > 0 {
+		if len(b) > 1 {
+			b = append(b, ',')
 		}
+		b = append(append(b, `"services":`...), env.ServicesRaw...)
 	}
-	return nil
+	return vlens.StripImages(append(b, '}'))
 }

@@ -121,9 +121,11 @@ func DecodeEnvelope(body []byte) (*Envelope, error) {
 		env.ErrorDescriptions = v
 		env.Descriptions = descriptionLines(v)
 	}
-	for _, v := range obj.all("services") {
+	services := obj.all("services")
+	for _, v := range services {
 		env.Services = mergeServices(env.Services, parseServices(v))
 	}
+	env.ServicesRaw = firstNonNull(services)
 	if v := obj.first("totalCount"); v != nil {
 		if n, ok := parseInt(v); ok {
 			env.TotalCount = &n

@@ -28,6 +28,9 @@ type Envelope struct {
 	// Services is the "services" / "Services" block of document endpoints;
 	// nil when absent.
 	Services *Services `json:"services,omitempty"`
+	// ServicesRaw is the first non-null services block as sent (any key
+	// spelling); nil when absent.
+	ServicesRaw json.RawMessage `json:"-"`
 	// TotalCount and ReturnedCount are set on list envelopes.
 	TotalCount    *int `json:"totalCount,omitempty"`
 	ReturnedCount *int `json:"returnedCount,omitempty"`
