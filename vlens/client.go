@@ -28,6 +28,9 @@ const (
 	// RefreshAheadDefault is how long before a known expiry a token is
 	// refreshed.
 	RefreshAheadDefault = 60 * time.Second
+	// TenantTokenCacheDefault is how long a process keeps a tenant's token
+	// after reading it from the session store.
+	TenantTokenCacheDefault = 10 * time.Second
 	// RefreshTimeoutDefault bounds one login or refresh exchange, and the wait
 	// for another process's refresh.
 	RefreshTimeoutDefault = 30 * time.Second
@@ -174,6 +177,14 @@ type Config struct {
 	// RefreshTimeout bounds one login or refresh exchange and the wait for
 	// another process's refresh. Default RefreshTimeoutDefault (30 s).
 	RefreshTimeout time.Duration
+	// TenantTokenCache is how long a tenant's token, once read from or
+	// written to Sessions, is reused from memory instead of reading the
+	// store on every call. A token another process refreshed meanwhile is
+	// picked up when this runs out, or at once when Vlens refuses the cached
+	// one (the refresh then finds the newer token in the store and uses it).
+	// User tokens are always read from the store. Default
+	// TenantTokenCacheDefault (10 s); negative turns the cache off.
+	TenantTokenCache time.Duration
 	// Hooks observe calls, refreshes and throttling. Default none.
 	Hooks Hooks
 	// Now is the clock for token expiry. Default time.Now.
@@ -186,6 +197,7 @@ func (c *Config) setDefaults() {
 	c.MaxResponseBytes = cmp.Or(c.MaxResponseBytes, MaxResponseBytesDefault)
 	c.RefreshAhead = cmp.Or(c.RefreshAhead, RefreshAheadDefault)
 	c.RefreshTimeout = cmp.Or(c.RefreshTimeout, RefreshTimeoutDefault)
+	c.TenantTokenCache = cmp.Or(c.TenantTokenCache, TenantTokenCacheDefault)
 	if c.Table == nil {
 		c.Table = DefaultTable()
 	}
@@ -240,6 +252,7 @@ func defaultHTTPClient() *http.Client {
 type Client struct {
 	cfg     Config
 	flights flightGroup
+	tenants tokenCache // tenant sessions, see Config.TenantTokenCache
 }
 
 // New returns a client, or an error naming the invalid Config field.

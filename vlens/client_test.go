@@ -454,6 +454,62 @@ func TestDoTenantToken(t *testing.T) {
 		}
 	})
 
+	t.Run("tenant token kept in memory: one store read for many calls", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct {
+			cache     time.Duration
+			wantReads int64
+		}{{0, 1}, {-1, 5}} {
+			b := setup(t, vlenstest.Options{})
+			store := &countingStore{SessionStore: b.store}
+			cfg := b.cfg
+			cfg.Sessions, cfg.TenantTokenCache = store, tt.cache
+			c := b.newClient(t, cfg)
+			for i := range 5 {
+				if _, err := c.Do(ctx, b.amlCall("")); err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			// The first call finds no session (a read), logs in and caches
+			// the token it stored; the login's locked re-read is the other.
+			if got := store.gets.Load() - 1; got != tt.wantReads {
+				t.Errorf("TenantTokenCache %v: %d store reads outside the login for 5 calls, want %d", tt.cache, got, tt.wantReads)
+			}
+		}
+	})
+
+	t.Run("cached token refused after another process refreshed: use theirs, no second refresh", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, vlenstest.Options{})
+		other := b.newClient(t, b.cfg) // a second worker process sharing the store
+		if _, err := b.client.Do(ctx, b.amlCall("")); err != nil {
+			t.Fatal(err)
+		}
+		b.fake.ExpireAccessTokens()
+		if resp, err := other.Do(ctx, b.amlCall("")); err != nil || !resp.Refreshed {
+			t.Fatalf("other process: %v, %+v", err, resp)
+		}
+		n := len(b.fake.Requests())
+		resp, err := b.client.Do(ctx, b.amlCall("")) // presents its cached, now expired token
+		if err != nil || !resp.Refreshed {
+			t.Fatalf("after the other's refresh: %v, %+v", err, resp)
+		}
+		if _, err := b.client.Do(ctx, b.amlCall("")); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range b.fake.Requests()[n:] {
+			got = append(got, fmt.Sprintf("%s %d", r.Path, r.Status))
+		}
+		want := []string{pathAML + " 401", pathAML + " 200", pathAML + " 200"}
+		if strings.Join(got, ", ") != strings.Join(want, ", ") {
+			t.Errorf("requests %v, want %v (the stored token, then kept)", got, want)
+		}
+		if r, l := b.fake.Refreshes(b.tenant.Name, ""), b.fake.Logins(b.tenant.Name); r != 1 || l != 1 {
+			t.Errorf("refreshes %d, logins %d; want 1 and 1", r, l)
+		}
+	})
+
 	t.Run("revoked refresh token: log in again", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, vlenstest.Options{})
@@ -990,6 +1046,17 @@ func tokenServer(t *testing.T, loginStatus int, loginBody string) *httptest.Serv
 }
 
 // flakyStore is a session store whose Get or Put fail on demand.
+// countingStore counts the reads of a session store.
+type countingStore struct {
+	vlens.SessionStore
+	gets atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, tenant, user string) (vlens.Session, error) {
+	s.gets.Add(1)
+	return s.SessionStore.Get(ctx, tenant, user)
+}
+
 type flakyStore struct {
 	vlens.SessionStore
 	getErr, putErr error

@@ -36,7 +36,15 @@ func (c *Client) accessToken(ctx context.Context, t Tenant, call Call) (string, 
 			"Configure a session store (Config.Sessions)", "no session store configured for "+call.Token.String()+"-token calls")
 	}
 	user := call.owner()
+	if user == "" {
+		if s, ok := c.tenants.get(t.Name, c.cfg.Now()); ok && !c.expiring(s) {
+			return s.AccessToken, nil
+		}
+	}
 	s, err := c.cfg.Sessions.Get(ctx, t.Name, user)
+	if err == nil && user == "" {
+		c.tenants.put(t.Name, s, c.cfg.Now().Add(c.cfg.TenantTokenCache))
+	}
 	switch {
 	case errors.Is(err, ErrNoSession):
 		if user != "" {
@@ -113,6 +121,9 @@ func (c *Client) renewLocked(ctx context.Context, t Tenant, user, stale string) 
 	switch {
 	case err == nil:
 		if s.AccessToken != stale && !c.expiring(s) {
+			if user == "" {
+				c.tenants.put(t.Name, s, c.cfg.Now().Add(c.cfg.TenantTokenCache))
+			}
 			return s, nil // renewed by another caller meanwhile
 		}
 	case errors.Is(err, ErrNoSession):
@@ -141,6 +152,9 @@ func (c *Client) renewLocked(ctx context.Context, t Tenant, user, stale string) 
 	}
 	if e != nil {
 		return Session{}, e
+	}
+	if user == "" {
+		c.tenants.put(t.Name, fresh, c.cfg.Now().Add(c.cfg.TenantTokenCache))
 	}
 	// Write back so that every process (and the next task) uses the new
 	// tokens; with rotation the old refresh token no longer works.
@@ -332,4 +346,39 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (Session, *E
 		return Session{}, &Error{Method: "POST", Class: ClassTransient, Category: CategoryNetwork,
 			Reason: "gave up waiting for a token refresh", Err: context.Cause(ctx)}
 	}
+}
+
+// tokenCache keeps sessions in memory until a deadline. The zero value is
+// ready to use.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSession
+}
+
+type cachedSession struct {
+	s     Session
+	until time.Time
+}
+
+// get returns the session of owner if it is cached and now is before its
+// deadline.
+func (tc *tokenCache) get(owner string, now time.Time) (Session, bool) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	e, ok := tc.m[owner]
+	if !ok || !now.Before(e.until) {
+		return Session{}, false
+	}
+	return e.s, true
+}
+
+// put caches s for owner until the deadline (one not after now, with the
+// cache turned off, is never returned).
+func (tc *tokenCache) put(owner string, s Session, until time.Time) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.m == nil {
+		tc.m = map[string]cachedSession{}
+	}
+	tc.m[owner] = cachedSession{s: s, until: until}
 }
