@@ -191,8 +191,9 @@ func TestSuccessStoresResultAndPublishesOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatalf("completed task not kept for its result: %v", err)
 	}
-	if info.State != asynq.TaskStateCompleted || len(info.Result) == 0 {
-		t.Errorf("task state %v result %q", info.State, info.Result)
+	// Asynqmon shows the same result the outcome carries.
+	if info.State != asynq.TaskStateCompleted || string(info.Result) != string(o.Result) {
+		t.Errorf("task state %v result %q, want the outcome's %q", info.State, info.Result, o.Result)
 	}
 	if _, err := b.app.DLQ.GetByTaskID(context.Background(), id); !errors.Is(err, deadletter.ErrNotFound) {
 		t.Errorf("a succeeded task has a dead letter: %v", err)

@@ -305,11 +305,14 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 // succeed stores the result and publishes the outcome.
 func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vlens.Envelope, requestID string, replayed bool) error {
 	result := resultOf(body, env)
-	if w := a.task.ResultWriter(); w != nil {
-		// asynq's writer stops with the task's context (a shutdown); the
-		// outcome below carries the result too, so go on without it.
-		if _, err := w.Write(result); err != nil {
-			a.log.Warn().Err(err).Msg("could not store the result on the task; the outcome carries it")
+	also := h.forgetIn(a.id)
+	if w := a.task.ResultWriter(); w != nil && a.queue != "" {
+		// The result goes in the outcome's pipeline, where asynq's
+		// ResultWriter would cost a round trip of its own.
+		forget, key := also, asynqTaskKey(a.queue, w.TaskID())
+		also = func(pl redis.Pipeliner) {
+			forget(pl)
+			pl.HSet(ctx, key, "result", []byte(result))
 		}
 	}
 	o := outcome.Outcome{
@@ -317,7 +320,7 @@ func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vle
 		Status: outcome.StatusSucceeded, Class: string(vlens.ClassSuccess), Result: result,
 		TransactionID: a.payload.TransactionID, ClientTransactionID: a.payload.ClientTransactionID,
 	}
-	if _, err := h.cfg.Outcomes.PublishWith(ctx, o, a.payload.CallbackURL, h.forgetIn(a.id)); err != nil {
+	if _, err := h.cfg.Outcomes.PublishWith(ctx, o, a.payload.CallbackURL, also); err != nil {
 		return fmt.Errorf("publish outcome: %w", err)
 	}
 	if !replayed {
@@ -413,6 +416,12 @@ func (h *Handler) localError(a *attempt, class vlens.Class, cat vlens.Category, 
 func safeError(e *vlens.Error) error {
 	return fmt.Errorf("%s/%s: %s %s: http %d code %d (%s)", e.Class, e.Category, e.Method, e.URL, e.HTTPStatus, e.Code, e.Reason)
 }
+
+// asynqTaskKey is the Redis hash where asynq v0.26 keeps a task and its
+// "result" field (asynq's internal base.TaskKey; what ResultWriter.Write
+// sets). TestSuccessStoresResultAndPublishesOutcome checks that the Inspector reads the result
+// written there.
+func asynqTaskKey(queue, id string) string { return "asynq:{" + queue + "}:t:" + id }
 
 // resultOf is what a successful task keeps as its result: the envelope's
 // data and services, with images (long base64 strings) taken out; extracted

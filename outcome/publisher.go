@@ -85,8 +85,10 @@ func (p *Publisher) Publish(ctx context.Context, o Outcome, callbackURL string) 
 }
 
 // PublishWith is Publish, with also's commands (e.g. deleting the task's own
-// working keys) sent in the same pipeline: one round trip for both. Errors of
-// also's commands are not reported; only the publish decides the result.
+// working keys, storing the task's result) sent in the same pipeline: one
+// round trip for both. also may run twice (the first use of the script on a
+// server), so its commands must be idempotent. Errors of also's commands are
+// not reported; only the publish decides the result.
 func (p *Publisher) PublishWith(ctx context.Context, o Outcome, callbackURL string, also func(redis.Pipeliner)) (bool, error) {
 	if o.TaskID == "" {
 		return false, errors.New("outcome: task_id is required")
@@ -119,7 +121,7 @@ func (p *Publisher) PublishWith(ctx context.Context, o Outcome, callbackURL stri
 	cmd := run(func(pl redis.Pipeliner) *redis.Cmd { return publishScript.EvalSha(ctx, pl, keys, args...) })
 	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
 		// First use on this server: send the script itself (the pipeline's
-		// other commands are idempotent deletions).
+		// other commands must be idempotent: deletions, overwrites).
 		cmd = run(func(pl redis.Pipeliner) *redis.Cmd { return publishScript.Eval(ctx, pl, keys, args...) })
 	}
 	n, err := cmd.Int()
