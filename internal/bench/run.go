@@ -78,7 +78,7 @@ func (r *runner) steps() int {
 		case ScenarioClaimCheck, ScenarioRetry:
 			n++
 		case ScenarioEnqueue:
-			n += 2*c.Repeat + 2
+			n += c.Repeat + 2
 		case ScenarioThroughput:
 			n += 2 * c.Repeat * len(c.Latencies)
 		case ScenarioRateLimit:
@@ -197,26 +197,33 @@ func (r *runner) enqueue(ctx context.Context) error {
 	opts := func(q string) []asynq.Option {
 		return []asynq.Option{asynq.Queue(q), asynq.MaxRetry(tasks.MaxRetryDefault), asynq.Timeout(tasks.TimeoutDefault), asynq.Retention(tasks.RetentionDefault)}
 	}
+	// Interleaved: each vlensq enqueue is paired with a bare one (which goes
+	// first alternates), each timed alone, so that load changes on a shared
+	// machine hit both sides alike instead of whichever run they fall in.
 	n := r.cfg.EnqueueTasks
-	vq, bare, err := r.pair("enqueue", func(s side) (float64, error) {
-		q := r.queue()
-		defer func() { _ = r.inspector.DeleteQueue(q, true) }()
-		start := time.Now()
-		for range n {
-			var err error
-			if s == sideVlensq {
-				_, err = r.producer.Enqueue(ctx, tasks.TypeOCRAML, p, tasks.EnqueueOptions{Queue: q})
-			} else {
-				_, err = aq.EnqueueContext(ctx, asynq.NewTask(tasks.TypeOCRAML, raw), opts(q)...)
-			}
-			if err != nil {
-				return 0, err
+	var vq, bare []float64
+	for i := range r.cfg.Repeat {
+		qv, qb := r.queue(), r.queue()
+		var tv, tb time.Duration
+		for j := range n {
+			for k := range 2 {
+				start := time.Now()
+				var err error
+				if (j+k)%2 == 0 {
+					_, err = r.producer.Enqueue(ctx, tasks.TypeOCRAML, p, tasks.EnqueueOptions{Queue: qv})
+					tv += time.Since(start)
+				} else {
+					_, err = aq.EnqueueContext(ctx, asynq.NewTask(tasks.TypeOCRAML, raw), opts(qb)...)
+					tb += time.Since(start)
+				}
+				if err != nil {
+					return err
+				}
 			}
 		}
-		return float64(n) / time.Since(start).Seconds(), nil
-	})
-	if err != nil {
-		return err
+		_, _ = r.inspector.DeleteQueue(qv, true), r.inspector.DeleteQueue(qb, true)
+		vq, bare = append(vq, float64(n)/tv.Seconds()), append(bare, float64(n)/tb.Seconds())
+		r.step(fmt.Sprintf("enqueue %d/%d", i+1, r.cfg.Repeat))
 	}
 	row := Row{Scenario: ScenarioEnqueue, Metric: "Enqueue, 1 goroutine", Unit: "tasks/s", VlensQ: median(vq), Bare: median(bare),
 		Target: fmt.Sprintf("≥ %.1f× bare", EnqueueRatioTarget), Note: noise(vq, bare)}
