@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/vlensq/vlensq/internal/jsonscan"
 )
 
 // DecodePayload strictly decodes an asynq task payload (the handler side).
@@ -74,7 +76,7 @@ type describer interface{ describeJSON() string }
 // callers can prefix it.
 func decodeStrict(b []byte, v any, required ...string) error {
 	b = bytes.TrimSpace(b)
-	if k := jsonKind(b); k != "object" {
+	if k := jsonscan.Kind(b); k != "object" {
 		return &ValidationError{Problem: "must be a JSON object, got " + k}
 	}
 	members, err := splitObject(b)
@@ -94,7 +96,7 @@ func decodeStrict(b []byte, v any, required ...string) error {
 		return &ValidationError{Field: unknown[0], Problem: fields.unknownProblem(unknown[0])}
 	}
 	for _, name := range required {
-		if raw, ok := members[name]; !ok || jsonKind(raw) == "null" {
+		if raw, ok := members[name]; !ok || jsonscan.Kind(raw) == "null" {
 			return &ValidationError{Field: name, Problem: "required"}
 		}
 	}
@@ -104,7 +106,7 @@ func decodeStrict(b []byte, v any, required ...string) error {
 			continue
 		}
 		fv := rv.Field(f.index)
-		if jsonKind(raw) == "null" {
+		if jsonscan.Kind(raw) == "null" {
 			fv.SetZero()
 			continue
 		}
@@ -113,7 +115,7 @@ func decodeStrict(b []byte, v any, required ...string) error {
 			if errors.As(err, &ve) {
 				return withPrefix(f.name, ve)
 			}
-			return &ValidationError{Field: f.name, Problem: "must be " + describe(fv.Type()) + ", got " + jsonKind(raw)}
+			return &ValidationError{Field: f.name, Problem: "must be " + describe(fv.Type()) + ", got " + jsonscan.Kind(raw)}
 		}
 	}
 	return nil
@@ -164,7 +166,7 @@ func decodeValue(raw []byte, fv reflect.Value) error {
 // jsonString decodes raw, a valid JSON value, as a string. A string without
 // escapes is copied as it is (valid JSON has no raw control characters).
 func jsonString(raw []byte) (string, error) {
-	if jsonKind(raw) != "string" {
+	if jsonscan.Kind(raw) != "string" {
 		return "", errNotString
 	}
 	raw = bytes.TrimSpace(raw)
@@ -183,110 +185,29 @@ var errNotString = errors.New("not a JSON string")
 // are skipped with bytes.IndexByte, so a huge string costs little.
 func splitObject(b []byte) (map[string]json.RawMessage, error) {
 	members := map[string]json.RawMessage{}
-	i := skipSpace(b, 1) // past '{'
+	i := jsonscan.SkipSpace(b, 1) // past '{'
 	for i < len(b) && b[i] != '}' {
 		if b[i] != '"' {
 			return nil, &ValidationError{Problem: fmt.Sprintf("malformed JSON (at byte %d)", i)}
 		}
-		end := skipString(b, i)
+		end := jsonscan.SkipString(b, i)
 		key, err := jsonString(b[i:end])
 		if err != nil {
 			return nil, &ValidationError{Problem: syntaxProblem(err)}
 		}
-		i = skipSpace(b, end)
+		i = jsonscan.SkipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return nil, &ValidationError{Problem: fmt.Sprintf("malformed JSON (at byte %d)", i)}
 		}
-		i = skipSpace(b, i+1)
-		end = skipValue(b, i)
+		i = jsonscan.SkipSpace(b, i+1)
+		end = jsonscan.SkipValue(b, i)
 		members[key] = b[i:end]
-		i = skipSpace(b, end)
+		i = jsonscan.SkipSpace(b, end)
 		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	return members, nil
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string that starts at b[i].
-func skipString(b []byte, i int) int {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return len(b)
-		}
-		end := j + k
-		slashes := 0
-		for p := end - 1; p > i && b[p] == '\\'; p-- {
-			slashes++
-		}
-		if slashes%2 == 0 {
-			return end + 1
-		}
-		j = end + 1
-	}
-}
-
-// skipValue returns the index just past the value that starts at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	for i < len(b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(b[i])) {
-		i++
-	}
-	return i
-}
-
-// jsonKind names the JSON type of b from its first byte.
-func jsonKind(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
 }
 
 // describe names the JSON a Go type expects, for error messages.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/vlensq/vlensq/internal/jsonscan"
 )
 
 // MaxImageBytes is the largest decoded image a task accepts. Vlens rejects
@@ -77,7 +79,7 @@ func (im *Image) UnmarshalJSON(b []byte) error {
 }
 
 func (im *Image) decodeRaw(b []byte) error {
-	switch jsonKind(b) {
+	switch jsonscan.Kind(b) {
 	case "string":
 		s, err := jsonString(b)
 		if err != nil {
@@ -93,7 +95,7 @@ func (im *Image) decodeRaw(b []byte) error {
 		*im = Image{Ref: &ref}
 		return nil
 	}
-	return &ValidationError{Problem: "must be " + im.describeJSON() + ", got " + jsonKind(b)}
+	return &ValidationError{Problem: "must be " + im.describeJSON() + ", got " + jsonscan.Kind(b)}
 }
 
 // describeJSON implements describer for decode error messages.

@@ -3,6 +3,8 @@ package tasks
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/vlensq/vlensq/internal/jsonscan"
 )
 
 // Payload is the JSON payload of every task type. Member names are Vlens's
@@ -167,7 +169,7 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 }
 
 func (id *ID) decodeRaw(b []byte) error {
-	switch jsonKind(b) {
+	switch jsonscan.Kind(b) {
 	case "string":
 		s, err := jsonString(b)
 		if err != nil {
@@ -182,7 +184,7 @@ func (id *ID) decodeRaw(b []byte) error {
 			return nil
 		}
 	}
-	return &ValidationError{Problem: "must be " + ID("").describeJSON() + ", got " + jsonKind(b)}
+	return &ValidationError{Problem: "must be " + ID("").describeJSON() + ", got " + jsonscan.Kind(b)}
 }
 
 func (ID) describeJSON() string { return "a string or an integer" }

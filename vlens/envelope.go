@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vlensq/vlensq/internal/jsonscan"
 )
 
 // Reasons a body is not an envelope. DecodeEnvelope's error wraps exactly one
@@ -96,7 +98,7 @@ func DecodeEnvelope(body []byte) (*Envelope, error) {
 		return nil, &DecodeError{Kind: ErrBodyNotJSON, Detail: fmt.Sprintf("trailing data after byte %d", off), Size: len(body)}
 	}
 	if raw[0] != '{' {
-		return nil, &DecodeError{Kind: ErrBodyNotObject, Detail: "got " + jsonKind(raw), Size: len(body)}
+		return nil, &DecodeError{Kind: ErrBodyNotObject, Detail: "got " + jsonscan.Kind(raw), Size: len(body)}
 	}
 	obj := members(raw)
 
@@ -160,17 +162,17 @@ func members(raw json.RawMessage) object {
 		return nil
 	}
 	obj := object{}
-	for i := skipSpace(raw, 1); i < len(raw) && raw[i] == '"'; {
-		end := skipString(raw, i)
+	for i := jsonscan.SkipSpace(raw, 1); i < len(raw) && raw[i] == '"'; {
+		end := jsonscan.SkipString(raw, i)
 		key := unquoteKey(raw[i:end])
-		if i = skipSpace(raw, end); i >= len(raw) || raw[i] != ':' {
+		if i = jsonscan.SkipSpace(raw, end); i >= len(raw) || raw[i] != ':' {
 			return obj
 		}
-		i = skipSpace(raw, i+1)
-		vend := skipValue(raw, i)
+		i = jsonscan.SkipSpace(raw, i+1)
+		vend := jsonscan.SkipValue(raw, i)
 		obj = append(obj, member{key: key, norm: normKey(key), val: raw[i:vend]})
-		if i = skipSpace(raw, vend); i < len(raw) && raw[i] == ',' {
-			i = skipSpace(raw, i+1)
+		if i = jsonscan.SkipSpace(raw, vend); i < len(raw) && raw[i] == ',' {
+			i = jsonscan.SkipSpace(raw, i+1)
 		}
 	}
 	return obj
@@ -184,80 +186,14 @@ func elements(raw json.RawMessage) []json.RawMessage {
 		return nil
 	}
 	var out []json.RawMessage
-	for i := skipSpace(raw, 1); i < len(raw) && raw[i] != ']'; {
-		end := skipValue(raw, i)
+	for i := jsonscan.SkipSpace(raw, 1); i < len(raw) && raw[i] != ']'; {
+		end := jsonscan.SkipValue(raw, i)
 		out = append(out, raw[i:end])
-		if i = skipSpace(raw, end); i < len(raw) && raw[i] == ',' {
-			i = skipSpace(raw, i+1)
+		if i = jsonscan.SkipSpace(raw, end); i < len(raw) && raw[i] == ',' {
+			i = jsonscan.SkipSpace(raw, i+1)
 		}
 	}
 	return out
-}
-
-// skipSpace returns the index of the first non-space byte of raw at or
-// after i.
-func skipSpace(raw []byte, i int) int {
-	for i < len(raw) {
-		switch raw[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index just past the JSON string starting at
-// raw[i] (a '"').
-func skipString(raw []byte, i int) int {
-	for i++; i < len(raw); i++ {
-		switch raw[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(raw)
-}
-
-// skipValue returns the index just past the valid JSON value starting at
-// raw[i].
-func skipValue(raw []byte, i int) int {
-	if i >= len(raw) {
-		return i
-	}
-	switch raw[i] {
-	case '"':
-		return skipString(raw, i)
-	case '{', '[':
-		depth := 0
-		for i < len(raw) {
-			switch raw[i] {
-			case '"':
-				i = skipString(raw, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	default: // number, true, false, null
-		for i < len(raw) {
-			switch raw[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
-	}
 }
 
 // unquoteKey decodes a JSON string as encoding/json would (escapes, and
@@ -340,27 +276,6 @@ func isFalsy(v json.RawMessage) bool {
 	return string(v) == "false" || string(v) == `""`
 }
 
-// jsonKind names the JSON type of a valid value.
-func jsonKind(v json.RawMessage) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return "nothing"
-	}
-	switch v[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
 // parseInt reads an integer sent as a number (3011, 3011.0, 3.011e3) or as
 // a numeric string ("3011", " 3011 "). It refuses fractions and values
 // outside the int32 range.
@@ -375,7 +290,7 @@ func parseInt(v json.RawMessage) (int, bool) {
 			return 0, false
 		}
 		s = strings.TrimSpace(s)
-	} else if jsonKind(v) != "number" {
+	} else if jsonscan.Kind(v) != "number" {
 		return 0, false
 	}
 	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
@@ -393,7 +308,7 @@ func parseInt(v json.RawMessage) (int, bool) {
 func parseBool(v json.RawMessage) *bool {
 	v = bytes.TrimSpace(v)
 	var b bool
-	switch jsonKind(v) {
+	switch jsonscan.Kind(v) {
 	case "boolean":
 		b = string(v) == "true"
 	case "string":
@@ -430,7 +345,7 @@ func text(v json.RawMessage) string {
 	if isNull(v) {
 		return ""
 	}
-	if v = bytes.TrimSpace(v); jsonKind(v) == "string" {
+	if v = bytes.TrimSpace(v); jsonscan.Kind(v) == "string" {
 		return strings.TrimSpace(unquote(v))
 	}
 	return compactText(v)
@@ -485,7 +400,7 @@ func descriptionLines(v json.RawMessage) []string {
 			add(field, compactText(v))
 			return
 		}
-		switch jsonKind(v) {
+		switch jsonscan.Kind(v) {
 		case "null":
 		case "string", "number", "boolean":
 			add(field, text(v))
@@ -524,7 +439,7 @@ func fieldErrorOf(obj object) (FieldError, bool) {
 	found := false
 	if v := obj.first("field", "key", "property", "propertyName", "memberNames"); v != nil {
 		found = true
-		if jsonKind(v) == "array" {
+		if jsonscan.Kind(v) == "array" {
 			var names []string
 			for _, e := range elements(v) {
 				names = append(names, text(e))
@@ -579,7 +494,7 @@ func codedTexts(v json.RawMessage) []CodedText {
 		if len(out) >= maxCodedTexts {
 			return
 		}
-		switch jsonKind(e) {
+		switch jsonscan.Kind(e) {
 		case "object":
 			obj := members(e)
 			var ct CodedText
@@ -601,7 +516,7 @@ func codedTexts(v json.RawMessage) []CodedText {
 			}
 		}
 	}
-	if jsonKind(v) == "array" {
+	if jsonscan.Kind(v) == "array" {
 		for _, e := range elements(v) {
 			one(e)
 		}
@@ -621,10 +536,10 @@ func parseFieldErrors(v json.RawMessage) []FieldError {
 			out = append(out, fe)
 		}
 	}
-	switch jsonKind(v) {
+	switch jsonscan.Kind(v) {
 	case "array":
 		for _, e := range elements(v) {
-			switch jsonKind(e) {
+			switch jsonscan.Kind(e) {
 			case "object":
 				if fe, ok := fieldErrorOf(members(e)); ok {
 					add(fe)
@@ -664,7 +579,7 @@ func parseServices(v json.RawMessage) *Services {
 	}
 	s := &Services{}
 	for _, val := range obj.all("validations") {
-		switch jsonKind(val) {
+		switch jsonscan.Kind(val) {
 		case "object":
 			for _, ve := range members(val).all("validation_errors") {
 				s.ValidationErrors = append(s.ValidationErrors, parseFieldErrors(ve)...)
@@ -690,7 +605,7 @@ func parseServices(v json.RawMessage) *Services {
 	}
 	for _, lv := range obj.all("liveness") {
 		var b *bool
-		if jsonKind(lv) == "object" {
+		if jsonscan.Kind(lv) == "object" {
 			b = parseBool(members(lv).first("liveness", "isLive", "passed"))
 		} else {
 			b = parseBool(lv)

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vlensq/vlensq/internal/jsonscan"
 )
 
 // Redaction markers. A large value (an image, a long base64 string, any
@@ -190,7 +192,7 @@ func (r *redactor) kindOf(norm string) fieldKind {
 // under a field of kind k (kindPlain at the top).
 func (r *redactor) value(raw json.RawMessage, k fieldKind, depth int) {
 	raw = bytes.TrimSpace(raw)
-	kind := jsonKind(raw)
+	kind := jsonscan.Kind(raw)
 	if depth > maxRedactDepth && (kind == "object" || kind == "array") {
 		r.buf.Write(quote(marker(compactText(raw))))
 		return
@@ -235,7 +237,7 @@ func (r *redactor) object(obj object, k fieldKind, depth int) {
 	for _, m := range obj {
 		switch m.norm {
 		case "field", "key", "fieldname", "property", "name":
-			if jsonKind(m.val) == "string" && r.kindOf(normKey(text(m.val))) != kindPlain {
+			if jsonscan.Kind(m.val) == "string" && r.kindOf(normKey(text(m.val))) != kindPlain {
 				valueKind = kindSecret
 			}
 		}
@@ -260,7 +262,7 @@ func (r *redactor) object(obj object, k fieldKind, depth int) {
 				}
 			}
 		}
-		if kk := jsonKind(m.val); vk == kindSecret && (kk == "object" || kk == "array") {
+		if kk := jsonscan.Kind(m.val); vk == kindSecret && (kk == "object" || kk == "array") {
 			// Objects and arrays under a secret field go whole.
 			r.buf.Write(quote(marker(compactText(m.val))))
 			continue

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vlensq/vlensq/internal/jsonscan"
 )
 
 // Rule is what the classification table says about one code, HTTP status,
@@ -175,7 +177,7 @@ func (d jsonDuration) MarshalJSON() ([]byte, error) {
 }
 
 func (d *jsonDuration) UnmarshalJSON(b []byte) error {
-	if jsonKind(b) == "number" {
+	if jsonscan.Kind(b) == "number" {
 		secs, err := strconv.ParseFloat(string(b), 64)
 		if err != nil || secs > float64(1<<62)/float64(time.Second) {
 			return fmt.Errorf("retry_after %s is not a number of seconds", b)
@@ -644,8 +646,8 @@ func parseCheckName(s string) (string, error) {
 
 // decodeStrict decodes v into dst and refuses unknown fields.
 func decodeStrict(v json.RawMessage, dst any) error {
-	if jsonKind(v) != "object" {
-		return fmt.Errorf("want an object, got %s", jsonKind(v))
+	if jsonscan.Kind(v) != "object" {
+		return fmt.Errorf("want an object, got %s", jsonscan.Kind(v))
 	}
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.DisallowUnknownFields()
@@ -663,7 +665,7 @@ func decodeStrict(v json.RawMessage, dst any) error {
 func overlayRules[K comparable](section string, v json.RawMessage, dst map[K]Rule, parseKey func(string) (K, error)) error {
 	obj := members(v)
 	if obj == nil {
-		return &TableError{Entry: strconv.Quote(section), Err: fmt.Errorf("want an object, got %s", jsonKind(v))}
+		return &TableError{Entry: strconv.Quote(section), Err: fmt.Errorf("want an object, got %s", jsonscan.Kind(v))}
 	}
 	seen := map[K]bool{}
 	for _, m := range obj {
@@ -699,8 +701,8 @@ func overlayRules[K comparable](section string, v json.RawMessage, dst map[K]Rul
 // overlayMessages puts the file's message rules first, in file order,
 // followed by the defaults it did not replace.
 func overlayMessages(v json.RawMessage, defaults []MessageRule) ([]MessageRule, error) {
-	if jsonKind(v) != "array" {
-		return nil, &TableError{Entry: `"messages"`, Err: fmt.Errorf("want an array, got %s", jsonKind(v))}
+	if jsonscan.Kind(v) != "array" {
+		return nil, &TableError{Entry: `"messages"`, Err: fmt.Errorf("want an array, got %s", jsonscan.Kind(v))}
 	}
 	byName := map[string]int{}
 	for i, m := range defaults {
