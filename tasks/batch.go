@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -34,6 +35,14 @@ type BatchResult struct {
 func (c *Client) EnqueueBatch(ctx context.Context, items []BatchItem) []BatchResult {
 	results := make([]BatchResult, len(items))
 	aq, err := c.batch()
+	if err == nil && aq != c.aq && len(items) > 0 {
+		// The pipelined client waits out go-redis's dial retries and
+		// timeouts per batch, whatever ctx says: ask Redis first, on ctx, so
+		// that a Redis that is down or unreachable fails the batch at once.
+		if perr := c.rdb.Ping(ctx).Err(); perr != nil {
+			err = fmt.Errorf("tasks: enqueue batch: redis: %w", perr)
+		}
+	}
 	if err != nil {
 		for i := range results {
 			results[i] = BatchResult{Index: i, Err: err}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -171,5 +172,37 @@ func TestEnqueueBatchCancelled(t *testing.T) {
 	}
 	if got := b.client.EnqueueBatch(context.Background(), nil); len(got) != 0 {
 		t.Errorf("empty batch gave %d results", len(got))
+	}
+}
+
+// A Redis that is down or unreachable fails the whole batch within the
+// caller's deadline, each item with the Redis error, nothing half-sent.
+func TestEnqueueBatchRedisDown(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"127.0.0.1:1", "192.0.2.1:6379"} { // refused; unroutable (TEST-NET-1)
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { _ = rdb.Close() })
+		c, err := NewClient(rdb, ClientConfig{Tenants: tenantMap{"acme": {Name: "acme"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items := make([]BatchItem, 2000)
+		for i := range items {
+			items[i] = BatchItem{Type: TypeOCRAML, Payload: validPayload(t, TypeOCRAML)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		start := time.Now()
+		results := c.EnqueueBatch(ctx, items)
+		took := time.Since(start)
+		cancel()
+		if took > 3*time.Second {
+			t.Errorf("%s: EnqueueBatch took %v with a 2 s deadline", addr, took)
+		}
+		for i, r := range results {
+			if r.Err == nil || r.Info != nil {
+				t.Fatalf("%s: item %d enqueued with Redis down: %+v", addr, i, r)
+			}
+		}
+		t.Logf("%s: %v, %v", addr, took, results[0].Err)
 	}
 }
