@@ -67,7 +67,11 @@ type ClientConfig struct {
 	// round trip. By default it goes through go-redis's automatic
 	// pipelining (Client.AutoPipeline, experimental in go-redis v9.22+),
 	// which coalesces the concurrent enqueues into pipelines; this is the
-	// switch back if that ever misbehaves.
+	// switch back if that ever misbehaves. One difference: a pipelined
+	// enqueue already handed to go-redis does not end when the context
+	// does, so a Redis lost in the middle of a batch is waited out for
+	// go-redis's dial and read timeouts (a Redis already down is caught by
+	// a Ping on the context before the batch starts).
 	NoBatchPipelining bool
 }
 
