@@ -419,8 +419,8 @@ func safeError(e *vlens.Error) error {
 
 // asynqTaskKey is the Redis hash where asynq v0.26 keeps a task and its
 // "result" field (asynq's internal base.TaskKey; what ResultWriter.Write
-// sets). TestSuccessStoresResultAndPublishesOutcome checks that the Inspector reads the result
-// written there.
+// sets). TestSuccessStoresResultAndPublishesOutcome checks that the
+// Inspector reads the result written there.
 func asynqTaskKey(queue, id string) string { return "asynq:{" + queue + "}:t:" + id }
 
 // resultOf is what a successful task keeps as its result: the envelope's
