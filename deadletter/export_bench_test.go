@@ -2,16 +2,17 @@ package deadletter
 
 import (
 	"context"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vlensq/vlensq/internal/memsample"
 )
 
 // BenchmarkExport exports every record of the bench store (benchRecords():
 // 100k by default) as NDJSON and CSV to a counting writer, and reports the
-// peak Go heap in use while it streams, next to the heap exporting only a
-// few thousand records (tenant-40): both stay flat, whatever the count.
+// peak Go heap in use and the process's peak RSS while it streams, next to
+// exporting only a thousand records (tenant-40): both stay flat, whatever
+// the count.
 //
 //	go test -run '^$' -bench Export -benchtime 1x ./deadletter/
 func BenchmarkExport(b *testing.B) {
@@ -29,57 +30,25 @@ func BenchmarkExport(b *testing.B) {
 			ctx := context.Background()
 			var n int
 			var w countingWriter
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			base := ms.HeapInuse
-			peak := sampleHeap(func() {
-				for b.Loop() {
-					var err error
-					if n, err = s.Export(ctx, &w, c.filter, c.format); err != nil {
-						b.Fatal(err)
-					}
+			base, mem := memsample.Start(5*time.Millisecond, true)
+			for b.Loop() {
+				var err error
+				if n, err = s.Export(ctx, &w, c.filter, c.format); err != nil {
+					b.Fatal(err)
 				}
-			})
+			}
+			peak := mem.Stop()
+			const mb = 1 << 20
 			b.ReportMetric(float64(n), "records")
-			b.ReportMetric(float64(w.bytes)/float64(b.N)/(1<<20), "MB-out")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-			b.ReportMetric(float64(int64(peak)-int64(base))/(1<<20), "heap-growth-MB")
+			b.ReportMetric(float64(w.bytes)/float64(b.N)/mb, "MB-out")
+			b.ReportMetric(float64(peak.Heap)/mb, "peak-heap-MB")
+			b.ReportMetric(float64(peak.Heap-base.Heap)/mb, "heap-growth-MB")
+			// The process also holds what loading the fixture left behind
+			// (returned to the OS before the start), so RSS growth is the
+			// export's own.
+			b.ReportMetric(float64(peak.RSS)/mb, "peak-RSS-MB")
+			b.ReportMetric(float64(peak.RSS-base.RSS)/mb, "RSS-growth-MB")
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds()*float64(b.N), "records/s")
 		})
 	}
-}
-
-// sampleHeap runs f and returns the peak HeapInuse seen every 5 ms.
-func sampleHeap(f func()) uint64 {
-	var (
-		mu   sync.Mutex
-		peak uint64
-		stop = make(chan struct{})
-		wg   sync.WaitGroup
-	)
-	read := func() {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		mu.Lock()
-		peak = max(peak, ms.HeapInuse)
-		mu.Unlock()
-	}
-	wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	})
-	f()
-	close(stop)
-	wg.Wait()
-	read()
-	return peak
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/vlensq/vlensq/handlers"
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/config"
+	"github.com/vlensq/vlensq/internal/memsample"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
 	"github.com/vlensq/vlensq/vlens/vlenstest"
@@ -234,7 +235,7 @@ func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 		})
 		h = e.bareHandler()
 	}
-	base, rss := startRSS(20 * time.Millisecond)
+	base, rss := memsample.Start(20*time.Millisecond, false)
 	start := time.Now()
 	if err := srv.Start(c.wrap(h)); err != nil {
 		rss.Stop()
@@ -250,7 +251,7 @@ func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 	peak := rss.Stop()
 	srv.Shutdown()
 	r := runResult{elapsed: elapsed, peakActive: c.peak.Load(), failures: c.failures.Load(), ok: c.ok.Load(),
-		baseRSS: base, peakRSS: peak, tasksPerSec: float64(o.tasks) / elapsed.Seconds()}
+		baseRSS: base.RSS, peakRSS: peak.RSS, tasksPerSec: float64(o.tasks) / elapsed.Seconds()}
 	return r, err
 }
 
