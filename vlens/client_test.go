@@ -459,7 +459,7 @@ func TestDoTenantToken(t *testing.T) {
 		for _, tt := range []struct {
 			cache     time.Duration
 			wantReads int64
-		}{{0, 1}, {-1, 5}} {
+		}{{10 * time.Second, 1}, {0, 5}} {
 			b := setup(t, vlenstest.Options{})
 			store := &countingStore{SessionStore: b.store}
 			cfg := b.cfg
@@ -480,7 +480,7 @@ func TestDoTenantToken(t *testing.T) {
 
 	t.Run("cached token refused after another process refreshed: use theirs, no second refresh", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, vlenstest.Options{})
+		b := setup(t, vlenstest.Options{}, func(c *vlens.Config) { c.TenantTokenCache = 10 * time.Second })
 		other := b.newClient(t, b.cfg) // a second worker process sharing the store
 		if _, err := b.client.Do(ctx, b.amlCall("")); err != nil {
 			t.Fatal(err)

@@ -36,14 +36,14 @@ func (c *Client) accessToken(ctx context.Context, t Tenant, call Call) (string, 
 			"Configure a session store (Config.Sessions)", "no session store configured for "+call.Token.String()+"-token calls")
 	}
 	user := call.owner()
-	if user == "" {
+	if user == "" && c.cfg.TenantTokenCache > 0 {
 		if s, ok := c.tenants.get(t.Name, c.cfg.Now()); ok && !c.expiring(s) {
 			return s.AccessToken, nil
 		}
 	}
 	s, err := c.cfg.Sessions.Get(ctx, t.Name, user)
 	if err == nil && user == "" {
-		c.tenants.put(t.Name, s, c.cfg.Now().Add(c.cfg.TenantTokenCache))
+		c.cacheTenant(t.Name, s)
 	}
 	switch {
 	case errors.Is(err, ErrNoSession):
@@ -122,7 +122,7 @@ func (c *Client) renewLocked(ctx context.Context, t Tenant, user, stale string) 
 	case err == nil:
 		if s.AccessToken != stale && !c.expiring(s) {
 			if user == "" {
-				c.tenants.put(t.Name, s, c.cfg.Now().Add(c.cfg.TenantTokenCache))
+				c.cacheTenant(t.Name, s)
 			}
 			return s, nil // renewed by another caller meanwhile
 		}
@@ -154,7 +154,7 @@ func (c *Client) renewLocked(ctx context.Context, t Tenant, user, stale string) 
 		return Session{}, e
 	}
 	if user == "" {
-		c.tenants.put(t.Name, fresh, c.cfg.Now().Add(c.cfg.TenantTokenCache))
+		c.cacheTenant(t.Name, fresh)
 	}
 	// Write back so that every process (and the next task) uses the new
 	// tokens; with rotation the old refresh token no longer works.
@@ -348,6 +348,14 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (Session, *E
 	}
 }
 
+// cacheTenant keeps tenant's session in memory for Config.TenantTokenCache,
+// when that is on.
+func (c *Client) cacheTenant(tenant string, s Session) {
+	if c.cfg.TenantTokenCache > 0 {
+		c.tenants.put(tenant, s, c.cfg.Now().Add(c.cfg.TenantTokenCache))
+	}
+}
+
 // tokenCache keeps sessions in memory until a deadline. The zero value is
 // ready to use.
 type tokenCache struct {
@@ -372,8 +380,7 @@ func (tc *tokenCache) get(owner string, now time.Time) (Session, bool) {
 	return e.s, true
 }
 
-// put caches s for owner until the deadline (one not after now, with the
-// cache turned off, is never returned).
+// put caches s for owner until the deadline.
 func (tc *tokenCache) put(owner string, s Session, until time.Time) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
