@@ -50,7 +50,9 @@ dashboard in this process, enqueues a realistic mix of tasks (successes, a trans
 expired token, a document failure reported only under services, a 400 with field errors, an
 exhausted bundle, a server that keeps failing, throttling, an unknown code), waits for every
 outcome, and prints them by class and category with the support ticket of one dead letter.
-It exits 1 if any task ended differently from what its scenario expects.`,
+It exits 1 if any task ended differently from what its scenario expects.
+
+Needs: nothing (its tenants and their secrets are built in; no setting is read but the log ones).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), g, o) },
 	}

@@ -86,6 +86,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	g.bind(root)
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		g.logLevelSet = cmd.Flags().Changed("log-level") || os.Getenv("VLENSQ_LOG_LEVEL") != ""
+		g.tenantsSet = cmd.Flags().Changed("tenants") || os.Getenv("VLENSQ_TENANTS") != ""
 		if len(envErrs) > 0 {
 			return badInput(errors.Join(envErrs...))
 		}
