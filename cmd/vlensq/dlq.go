@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,13 +63,19 @@ func (f *filterFlags) filter() (deadletter.Filter, error) {
 
 func (f *filterFlags) empty() bool { return len(f.values()) == 0 }
 
+// dlqNeeds is the settings paragraph of every dlq command's help.
+const dlqNeeds = `Needs: VLENSQ_REDIS only. No tenants file and no Vlens secret: a support agent needs nothing else.
+requeue checks each record's tenant against the tenants registry the workers publish to Redis.`
+
 func newDLQCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "dlq", Short: "List, search, show, export, requeue and purge dead-letter records",
 		Long: `dlq lists, searches, shows, exports, requeues and purges dead-letter records.
 
-Needs: VLENSQ_REDIS only. No tenants file and no Vlens secret: a support agent needs nothing else.
-requeue checks each record's tenant against the tenants registry the workers publish to Redis.`}
+` + dlqNeeds}
 	cmd.AddCommand(newDLQListCmd(g), newDLQShowCmd(g), newDLQExportCmd(g), newDLQRequeueCmd(g), newDLQPurgeCmd(g), newDLQStatsCmd(g))
+	for _, sub := range cmd.Commands() {
+		sub.Long = cmp.Or(sub.Long, sub.Short) + "\n\n" + dlqNeeds
+	}
 	return cmd
 }
 
