@@ -38,7 +38,8 @@ func TestDecodePayloadErrors(t *testing.T) {
 		{"image ref size string", `{"tenant":"a","image":{"blob":"sha256:x","size":"1"}}`, ValidationError{"payload.image.size", "must be an integer, got string"}},
 		{"geo missing longitude", `{"tenant":"a","geoLocation":{"latitude":1}}`, ValidationError{"payload.geoLocation.longitude", "required"}},
 		{"geo array", `{"tenant":"a","geoLocation":[1,2]}`, ValidationError{"payload.geoLocation", "must be a JSON object, got array"}},
-		{"geo lat string", `{"tenant":"a","geoLocation":{"latitude":"1","longitude":2}}`, ValidationError{"payload.geoLocation.latitude", "must be a number, got string"}},
+		{"geo lat not a number", `{"tenant":"a","geoLocation":{"latitude":"north","longitude":2}}`, ValidationError{"payload.geoLocation.latitude", "must be a number, or a string holding one"}},
+		{"geo lon bool", `{"tenant":"a","geoLocation":{"latitude":1,"longitude":true}}`, ValidationError{"payload.geoLocation.longitude", "must be a number, got boolean"}},
 		{"scan unknown", `{"tenant":"a","scanTransaction":{"face_4":"x"}}`, ValidationError{"payload.scanTransaction.face_4", "unknown field"}},
 		{"scan image bool", `{"tenant":"a","scanTransaction":{"face_1":true}}`, ValidationError{"payload.scanTransaction.face_1", `must be a base64 string or a blob reference {"blob","size","type"}, got boolean`}},
 		{"fields not object", `{"tenant":"a","requestFieldsValues":[1]}`, ValidationError{"payload.requestFieldsValues", "must be an object, got array"}},
@@ -83,6 +84,23 @@ func TestDecodePayloadValues(t *testing.T) {
 	}
 	if got, want := string(out), `{"big":12345678901234567890,"nested":{"n":1.25},"s":"x"}`; got != want {
 		t.Errorf("re-encoded %s, want %s", got, want)
+	}
+}
+
+// A coordinate may come as a string holding a number, as mobile SDKs send
+// it and as Vlens (ASP.NET) reads it; it is sent on as a number.
+func TestGeoLocationAcceptsNumericStrings(t *testing.T) {
+	t.Parallel()
+	p, err := DecodePayload([]byte(`{"tenant":"a","geoLocation":{"latitude":"30.0444","longitude":" -31.5 "}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := p.GeoLocation; g.Latitude != 30.0444 || g.Longitude != -31.5 {
+		t.Fatalf("geoLocation = %+v", g)
+	}
+	b, _ := json.Marshal(p.GeoLocation)
+	if string(b) != `{"latitude":30.0444,"longitude":-31.5}` {
+		t.Errorf("sent as %s", b)
 	}
 }
 

@@ -1,7 +1,9 @@
 package tasks
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 
@@ -119,6 +121,8 @@ type GeoLocation struct {
 }
 
 // UnmarshalJSON decodes strictly; latitude and longitude are required.
+// Each is a JSON number or a string holding one ("30.0444"), which Vlens
+// (ASP.NET) reads too; it is sent on as a number.
 func (g *GeoLocation) UnmarshalJSON(b []byte) error {
 	if err := checkJSON(b); err != nil {
 		return err
@@ -128,6 +132,29 @@ func (g *GeoLocation) UnmarshalJSON(b []byte) error {
 
 func (g *GeoLocation) decodeRaw(b []byte) error {
 	type plain GeoLocation
+	b = bytes.TrimSpace(b)
+	if jsonscan.Kind(b) == "object" {
+		members, err := splitObject(b)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for _, k := range []string{"latitude", "longitude"} {
+			raw, ok := members[k]
+			if !ok || jsonscan.Kind(raw) != "string" {
+				continue
+			}
+			s, err := jsonString(raw)
+			f, perr := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || perr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return &ValidationError{Field: k, Problem: "must be a number, or a string holding one"}
+			}
+			members[k], changed = json.RawMessage(strconv.FormatFloat(f, 'g', -1, 64)), true
+		}
+		if changed {
+			b, _ = json.Marshal(members)
+		}
+	}
 	return decodeStrict(b, (*plain)(g), "latitude", "longitude")
 }
 
