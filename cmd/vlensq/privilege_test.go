@@ -63,6 +63,16 @@ func TestOnlyTheWorkerOpensVlensSecrets(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("session put: exit %d err %q", code, stderr)
 		}
+		// A tenants file with no secret fields at all will do too.
+		bare := filepath.Join(t.TempDir(), "tenants.json")
+		if err := os.WriteFile(bare, []byte(`[{"tenancy_name":"`+tenant+`","rate_per_second":4}]`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		noSecrets := &cli{t: t, env: map[string]string{"VLENSQ_REDIS": redisURL, "VLENSQ_TENANTS": bare, "VLENSQ_LOG_LEVEL": "error"}}
+		code, out, stderr = noSecrets.run("", "enqueue", "--type", "ocr:aml", "--tenant", tenant, "--payload", aml, "--queue", q, "--id", "lp-bare")
+		if code != 0 || !strings.Contains(out, "id=lp-bare") {
+			t.Fatalf("enqueue with a file without secrets: exit %d out %q err %q", code, out, stderr)
+		}
 	})
 
 	t.Run("enqueue with Redis only knows the tenants a worker published", func(t *testing.T) {
