@@ -166,9 +166,6 @@ func checkDeployment(t *testing.T, name string, dep map[string]any, objs map[str
 			t.Errorf("%s: envFrom names ConfigMap %s, which is not in the manifests", name, n)
 		}
 	}
-	if str(pod, "volumes", 0, "secret", "secretName") != "vlensq" || str(c, "volumeMounts", 0, "mountPath") != "/etc/vlensq" {
-		t.Errorf("%s: the tenants Secret is not mounted at /etc/vlensq", name)
-	}
 	if get(c, "securityContext", "allowPrivilegeEscalation") != false || get(c, "securityContext", "readOnlyRootFilesystem") != true {
 		t.Errorf("%s: container must not escalate privileges and must have a read-only root filesystem", name)
 	}
@@ -198,13 +195,150 @@ func selects(selector, labels any) bool {
 	return true
 }
 
+// secretsUsed lists the Secrets a Deployment's pod reads: volumes,
+// envFrom and env references.
+func secretsUsed(dep map[string]any) []string {
+	var out []string
+	pod := get(dep, "spec", "template", "spec")
+	vols, _ := get(pod, "volumes").([]any)
+	for _, v := range vols {
+		if n := str(v, "secret", "secretName"); n != "" {
+			out = append(out, n)
+		}
+		srcs, _ := get(v, "projected", "sources").([]any)
+		for _, s := range srcs {
+			if n := str(s, "secret", "name"); n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	cs, _ := get(pod, "containers").([]any)
+	ics, _ := get(pod, "initContainers").([]any)
+	for _, c := range append(cs, ics...) {
+		refs, _ := get(c, "envFrom").([]any)
+		for _, r := range refs {
+			if n := str(r, "secretRef", "name"); n != "" {
+				out = append(out, n)
+			}
+		}
+		envs, _ := get(c, "env").([]any)
+		for _, e := range envs {
+			if n := str(e, "valueFrom", "secretKeyRef", "name"); n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// envNames lists the environment variables a Deployment's containers set
+// one by one (env), and those of the ConfigMaps they load (envFrom).
+func envNames(dep map[string]any, objs map[string]map[string]any) []string {
+	var out []string
+	cs, _ := get(dep, "spec", "template", "spec", "containers").([]any)
+	for _, c := range cs {
+		envs, _ := get(c, "env").([]any)
+		for _, e := range envs {
+			out = append(out, str(e, "name"))
+		}
+		refs, _ := get(c, "envFrom").([]any)
+		for _, r := range refs {
+			data, _ := get(objs["ConfigMap/"+str(r, "configMapRef", "name")], "data").(map[string]any)
+			for k := range data {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// Least privilege: the Vlens secrets (the tenants Secret) reach the worker
+// only. The dashboard reads no Secret that holds a tenants file or a Vlens
+// credential, and is not told where a tenants file is.
+func TestOnlyTheWorkerGetsVlensSecrets(t *testing.T) {
+	t.Parallel()
+	objs := map[string]map[string]any{}
+	files, _ := filepath.Glob("k8s/*.yaml")
+	for _, f := range files {
+		for _, d := range yamlToJSON(t, f) {
+			objs[str(d, "kind")+"/"+str(d, "metadata", "name")] = d
+		}
+	}
+	holdsVlensSecret := func(secret string) bool {
+		data, _ := get(objs["Secret/"+secret], "stringData").(map[string]any)
+		for k, v := range data {
+			s, _ := v.(string)
+			if k == "tenants.json" || strings.Contains(k, "api_key") || strings.Contains(k, "password") ||
+				strings.Contains(s, "api_key") || strings.Contains(s, "tenancy_name") {
+				return true
+			}
+		}
+		return false
+	}
+	if !holdsVlensSecret("vlensq-tenants") {
+		t.Fatal("secret.example.yaml shows no Secret vlensq-tenants with the tenants file")
+	}
+
+	dash := objs["Deployment/vlensq-dashboard"]
+	for _, s := range secretsUsed(dash) {
+		if objs["Secret/"+s] == nil {
+			t.Errorf("dashboard reads Secret %s, which secret.example.yaml does not show", s)
+		}
+		if holdsVlensSecret(s) {
+			t.Errorf("dashboard reads Secret %s, which holds Vlens secrets", s)
+		}
+	}
+	if slices.Contains(envNames(dash, objs), "VLENSQ_TENANTS") {
+		t.Error("dashboard is given VLENSQ_TENANTS")
+	}
+
+	worker := objs["Deployment/vlensq-worker"]
+	if !slices.Contains(secretsUsed(worker), "vlensq-tenants") {
+		t.Fatal("the worker does not get the tenants Secret")
+	}
+	var tenantsPath string
+	cs, _ := get(worker, "spec", "template", "spec", "containers").([]any)
+	envs, _ := get(cs[0], "env").([]any)
+	for _, e := range envs {
+		if str(e, "name") == "VLENSQ_TENANTS" {
+			tenantsPath = str(e, "value")
+		}
+	}
+	mounted := false
+	mounts, _ := get(cs[0], "volumeMounts").([]any)
+	vols, _ := get(worker, "spec", "template", "spec", "volumes").([]any)
+	for _, m := range mounts {
+		for _, v := range vols {
+			if str(v, "name") == str(m, "name") && str(v, "secret", "secretName") == "vlensq-tenants" &&
+				tenantsPath == str(m, "mountPath")+"/tenants.json" {
+				mounted = true
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("the worker's VLENSQ_TENANTS %q is not tenants.json in the mounted vlensq-tenants Secret", tenantsPath)
+	}
+}
+
 func TestSecretExampleHasTheTenantsFile(t *testing.T) {
 	t.Parallel()
-	docs := yamlToJSON(t, "k8s/secret.example.yaml")
-	raw := str(docs[0], "stringData", "tenants.json")
+	var tenantsSecret map[string]any
+	for _, d := range yamlToJSON(t, "k8s/secret.example.yaml") {
+		if str(d, "metadata", "name") == "vlensq-tenants" {
+			tenantsSecret = d
+		}
+	}
+	raw := str(tenantsSecret, "stringData", "tenants.json")
 	var tenants []map[string]any
 	if err := json.Unmarshal([]byte(raw), &tenants); err != nil || len(tenants) == 0 || tenants[0]["tenancy_name"] == nil {
 		t.Errorf("secret.example.yaml tenants.json is not a tenants list: %v", err)
+	}
+	for _, tn := range tenants {
+		for _, f := range []string{"api_key_file", "password_file"} {
+			if name, _ := tn[f].(string); name != "" && str(tenantsSecret, "stringData", name) == "" {
+				t.Errorf("tenants.json %s %q is not a key of the Secret vlensq-tenants", f, name)
+			}
+		}
 	}
 	var example []map[string]any
 	b, err := os.ReadFile("tenants.example.json")
@@ -249,6 +383,19 @@ func TestComposeFile(t *testing.T) {
 		if get(services[s], "depends_on", "redis", "condition") != "service_healthy" {
 			t.Errorf("%s does not wait for a healthy Redis", s)
 		}
+	}
+	// Least privilege: the tenants file is a secret of the worker (and the
+	// sandbox) only; the dashboard gets none, and no tenants path.
+	for _, s := range []string{"worker", "sandbox"} {
+		if !slices.Contains(toStrings(get(services[s], "secrets")), "tenants") || str(services[s], "environment", "VLENSQ_TENANTS") != "/run/secrets/tenants" {
+			t.Errorf("%s does not get the tenants secret at VLENSQ_TENANTS", s)
+		}
+	}
+	if s := get(services["dashboard"], "secrets"); s != nil {
+		t.Errorf("dashboard gets secrets %v; it needs none", s)
+	}
+	if get(services["dashboard"], "environment", "VLENSQ_TENANTS") != nil {
+		t.Error("dashboard is given VLENSQ_TENANTS")
 	}
 	grace, err := time.ParseDuration(str(services["worker"], "stop_grace_period"))
 	shutdown, err2 := time.ParseDuration(str(services["worker"], "environment", "VLENSQ_SHUTDOWN_TIMEOUT"))

@@ -3,6 +3,7 @@
 // document parses, the Kubernetes objects have the fields their kinds
 // require, selectors match labels, probes and Services name real ports, the
 // worker's grace period outlasts its shutdown timeout, pods run as non-root,
-// and the compose file has its services, AOF persistence and the sandbox
-// profile. See docs/deploy.md.
+// the compose file has its services, AOF persistence and the sandbox
+// profile, and only the worker (and the sandbox) gets the Vlens secrets:
+// the dashboard holds none. See docs/deploy.md.
 package deploy

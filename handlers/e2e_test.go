@@ -404,9 +404,9 @@ func TestJournalledResponseIsNotCalledAgain(t *testing.T) {
 	if err := b.rdb.HSet(context.Background(), "vlensq:task:{"+id+"}:journal", "response", body).Err(); err != nil {
 		t.Fatal(err)
 	}
-	requestID := json.Number("101")
+	requestID := "5d1e0c3b-7a2f-4e8d-9b6a-1c0f3e2d4b59"
 	_, err := b.app.Tasks.Enqueue(context.Background(), tasks.TypeBusinessRequestOTP, &tasks.Payload{
-		Tenant: b.tenant.Name, User: b.user, BusinessRequestID: requestID,
+		Tenant: b.tenant.Name, User: b.user, BusinessRequestID: tasks.TextID(requestID),
 		GeoLocation: &tasks.GeoLocation{Latitude: 30, Longitude: 31}, UserDeviceUTCTime: time.Now().UTC().Format(time.RFC3339),
 	}, tasks.EnqueueOptions{Queue: b.queue, ID: id})
 	if err != nil {
@@ -416,7 +416,7 @@ func TestJournalledResponseIsNotCalledAgain(t *testing.T) {
 	if o.Status != outcome.StatusSucceeded || !strings.Contains(string(o.Result), "otp-42") {
 		t.Fatalf("outcome = %+v", o)
 	}
-	if n := b.fake.OTPsSent(string(requestID)); n != 0 {
+	if n := b.fake.OTPsSent(requestID); n != 0 {
 		t.Errorf("fake sent %d OTPs; the journalled answer should have been used", n)
 	}
 }

@@ -162,7 +162,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if err != nil {
 		return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation, err.Error())})
 	}
-	a.log = a.log.With().Str("tenant", p.Tenant).Str("transaction_id", p.TransactionID).Logger()
+	a.log = a.log.With().Str("tenant", p.Tenant).Stringer("transaction_id", p.TransactionID).Logger()
 
 	if j.Response != nil {
 		// Vlens already answered this task with a success; a crash or a
@@ -318,7 +318,8 @@ func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vle
 	o := outcome.Outcome{
 		TaskID: a.id, Type: a.task.Type(), Tenant: a.payload.Tenant, Queue: a.queue,
 		Status: outcome.StatusSucceeded, Class: string(vlens.ClassSuccess), Result: result,
-		TransactionID: a.payload.TransactionID, ClientTransactionID: a.payload.ClientTransactionID,
+		TransactionID: a.payload.TransactionID.String(), ClientTransactionID: a.payload.ClientTransactionID,
+		RequestID: requestIDOf(a.task.Type(), a.payload, result),
 	}
 	if _, err := h.cfg.Outcomes.PublishWith(ctx, o, a.payload.CallbackURL, also); err != nil {
 		return fmt.Errorf("publish outcome: %w", err)
@@ -367,6 +368,7 @@ func (h *Handler) publishDeadLetter(ctx context.Context, a *attempt, rec *deadle
 		TaskID: a.id, Type: a.task.Type(), Tenant: rec.Tenant, Queue: a.queue,
 		Status: outcome.StatusDeadLettered, Class: rec.Class, Category: rec.Category, Code: rec.ErrorCode,
 		DeadLetterID: rec.ID, TransactionID: rec.TransactionID, ClientTransactionID: rec.ClientTransactionID,
+		RequestID: rec.RequestID,
 	}
 	callback := ""
 	if a.payload != nil {

@@ -46,9 +46,9 @@ func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadlet
 	}
 	if p := a.payload; p != nil {
 		rec.Tenant = p.Tenant
-		rec.TransactionID = p.TransactionID
+		rec.TransactionID = p.TransactionID.String()
 		rec.ClientTransactionID = p.ClientTransactionID
-		rec.RequestID = cmp.Or(p.RequestID, p.BusinessRequestID.String())
+		rec.RequestID = cmp.Or(p.RequestID.String(), p.BusinessRequestID.String())
 	} else {
 		rec.Tenant = tenantOf(a.task.Payload())
 	}

@@ -32,7 +32,13 @@ type Outcome struct {
 	DeadLetterID        string          `json:"dead_letter_id,omitempty"`
 	TransactionID       string          `json:"transaction_id,omitempty"`
 	ClientTransactionID string          `json:"client_transaction_id,omitempty"`
-	At                  time.Time       `json:"at"`
+	// RequestID is the business request the task concerns, as text: for
+	// business:create the new request's id (the result's data.id, which
+	// keeps Vlens's JSON type), so a producer can chain request_otp,
+	// validate_otp and status from it; for the other business tasks their
+	// requestId; for verification tasks their request_id.
+	RequestID string    `json:"request_id,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // fields renders o as stream entry fields.
@@ -42,7 +48,7 @@ func (o Outcome) fields() []any {
 		"status", string(o.Status), "class", o.Class, "category", o.Category,
 		"code", strconv.Itoa(o.Code), "dead_letter_id", o.DeadLetterID,
 		"transaction_id", o.TransactionID, "client_transaction_id", o.ClientTransactionID,
-		"at", o.At.UTC().Format(time.RFC3339Nano),
+		"request_id", o.RequestID, "at", o.At.UTC().Format(time.RFC3339Nano),
 	}
 	if len(o.Result) > 0 {
 		f = append(f, "result", string(o.Result))
@@ -59,7 +65,7 @@ func FromFields(v map[string]any) Outcome {
 		TaskID: s("task_id"), Type: s("type"), Tenant: s("tenant"), Queue: s("queue"),
 		Status: Status(s("status")), Class: s("class"), Category: s("category"), Code: code,
 		DeadLetterID: s("dead_letter_id"), TransactionID: s("transaction_id"),
-		ClientTransactionID: s("client_transaction_id"), At: at,
+		ClientTransactionID: s("client_transaction_id"), RequestID: s("request_id"), At: at,
 	}
 	if r := s("result"); r != "" {
 		o.Result = json.RawMessage(r)

@@ -22,7 +22,7 @@ func benchPayloads(b *testing.B) []struct {
 		p    *Payload
 	}{
 		{"small", TypeOCRAML, validPayload(b, TypeOCRAML)},
-		{"liveness-3x500KB", TypeVerifyLiveness, &Payload{Tenant: "acme", User: "u", TransactionID: "tx",
+		{"liveness-3x500KB", TypeVerifyLiveness, &Payload{Tenant: "acme", User: "u", TransactionID: TextID("tx"),
 			Face1: ImageBytes(fakeJPEG(500_000, 1)), Face2: ImageBytes(fakeJPEG(500_000, 2)), Face3: ImageBytes(fakeJPEG(500_000, 3))}},
 	}
 }

@@ -58,7 +58,7 @@ func TestNewTaskMovesImagesToBlobs(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	frames := [][]byte{fakeJPEG(500_000, 201), fakeJPEG(500_000, 202), fakeJPEG(500_000, 203)}
-	p := &Payload{Tenant: "acme", User: "user-9", TransactionID: "tx-9",
+	p := &Payload{Tenant: "acme", User: "user-9", TransactionID: TextID("tx-9"),
 		Face1: ImageBytes(frames[0]), Face2: ImageBytes(frames[1]), Face3: ImageBytes(frames[2])}
 	orig := *p
 

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -27,10 +28,9 @@ func TestDecodePayloadErrors(t *testing.T) {
 		{"tenant number", `{"tenant":5}`, ValidationError{"payload.tenant", "must be a string, got number"}},
 		{"type_id string", `{"tenant":"a","type_id":"3"}`, ValidationError{"payload.type_id", "must be an integer, got string"}},
 		{"type_id fraction", `{"tenant":"a","type_id":3.5}`, ValidationError{"payload.type_id", "must be an integer, got number"}},
-		{"requestId word", `{"tenant":"a","requestId":"abc"}`, ValidationError{"payload.requestId", "must be a number, got string"}},
-		{"requestId bool", `{"tenant":"a","requestId":true}`, ValidationError{"payload.requestId", "must be a number, got boolean"}},
-		{"otpRequestId object", `{"tenant":"a","otpRequestId":{}}`, ValidationError{"payload.otpRequestId", "must be a string or an integer, got object"}},
-		{"otpRequestId fraction", `{"tenant":"a","otpRequestId":1.5}`, ValidationError{"payload.otpRequestId", "must be a string or an integer, got number"}},
+		{"requestId bool", `{"tenant":"a","requestId":true}`, ValidationError{"payload.requestId", "must be a string or a number, got boolean"}},
+		{"otpRequestId object", `{"tenant":"a","otpRequestId":{}}`, ValidationError{"payload.otpRequestId", "must be a string or a number, got object"}},
+		{"transaction_id array", `{"tenant":"a","transaction_id":[1]}`, ValidationError{"payload.transaction_id", "must be a string or a number, got array"}},
 		{"getExtractedData string", `{"tenant":"a","getExtractedData":"yes"}`, ValidationError{"payload.getExtractedData", "must be true or false, got string"}},
 		{"image number", `{"tenant":"a","image":42}`, ValidationError{"payload.image", `must be a base64 string or a blob reference {"blob","size","type"}, got number`}},
 		{"image ref unknown", `{"tenant":"a","image":{"blob":"sha256:x","size":1,"sha":"y"}}`, ValidationError{"payload.image.sha", "unknown field"}},
@@ -38,7 +38,8 @@ func TestDecodePayloadErrors(t *testing.T) {
 		{"image ref size string", `{"tenant":"a","image":{"blob":"sha256:x","size":"1"}}`, ValidationError{"payload.image.size", "must be an integer, got string"}},
 		{"geo missing longitude", `{"tenant":"a","geoLocation":{"latitude":1}}`, ValidationError{"payload.geoLocation.longitude", "required"}},
 		{"geo array", `{"tenant":"a","geoLocation":[1,2]}`, ValidationError{"payload.geoLocation", "must be a JSON object, got array"}},
-		{"geo lat string", `{"tenant":"a","geoLocation":{"latitude":"1","longitude":2}}`, ValidationError{"payload.geoLocation.latitude", "must be a number, got string"}},
+		{"geo lat not a number", `{"tenant":"a","geoLocation":{"latitude":"north","longitude":2}}`, ValidationError{"payload.geoLocation.latitude", "must be a number, or a string holding one"}},
+		{"geo lon bool", `{"tenant":"a","geoLocation":{"latitude":1,"longitude":true}}`, ValidationError{"payload.geoLocation.longitude", "must be a number, got boolean"}},
 		{"scan unknown", `{"tenant":"a","scanTransaction":{"face_4":"x"}}`, ValidationError{"payload.scanTransaction.face_4", "unknown field"}},
 		{"scan image bool", `{"tenant":"a","scanTransaction":{"face_1":true}}`, ValidationError{"payload.scanTransaction.face_1", `must be a base64 string or a blob reference {"blob","size","type"}, got boolean`}},
 		{"fields not object", `{"tenant":"a","requestFieldsValues":[1]}`, ValidationError{"payload.requestFieldsValues", "must be an object, got array"}},
@@ -67,7 +68,7 @@ func TestDecodePayloadValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Payload{
-		Tenant: "acme", User: "u", BusinessRequestID: "77", OTPRequestID: "9001", OTPCode: "0042",
+		Tenant: "acme", User: "u", BusinessRequestID: TextID("77"), OTPRequestID: NumberID(9001), OTPCode: "0042",
 		GeoLocation: &GeoLocation{Latitude: 30.5, Longitude: -1}, UserDeviceUTCTime: "2025-01-02T15:04:05Z",
 		RequestFieldsValues: map[string]any{
 			"big": json.Number("12345678901234567890"), "s": "x", "nested": map[string]any{"n": json.Number("1.25")},
@@ -83,6 +84,23 @@ func TestDecodePayloadValues(t *testing.T) {
 	}
 	if got, want := string(out), `{"big":12345678901234567890,"nested":{"n":1.25},"s":"x"}`; got != want {
 		t.Errorf("re-encoded %s, want %s", got, want)
+	}
+}
+
+// A coordinate may come as a string holding a number, as mobile SDKs send
+// it and as Vlens (ASP.NET) reads it; it is sent on as a number.
+func TestGeoLocationAcceptsNumericStrings(t *testing.T) {
+	t.Parallel()
+	p, err := DecodePayload([]byte(`{"tenant":"a","geoLocation":{"latitude":"30.0444","longitude":" -31.5 "}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := p.GeoLocation; g.Latitude != 30.0444 || g.Longitude != -31.5 {
+		t.Fatalf("geoLocation = %+v", g)
+	}
+	b, _ := json.Marshal(p.GeoLocation)
+	if string(b) != `{"latitude":30.0444,"longitude":-31.5}` {
+		t.Errorf("sent as %s", b)
 	}
 }
 
@@ -110,29 +128,60 @@ func TestPayloadJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// An id keeps its JSON type and its text through decode and encode: a
+// string stays a string (even when it looks like a number), a number stays
+// a number (even when it is not an integer).
 func TestIDJSON(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		id   ID
-		want string
+		in       string
+		text     string
+		isNumber bool
 	}{
-		{"9001", `9001`},
-		{"0", `0`},
-		{"007", `"007"`},
-		{"a1-b2", `"a1-b2"`},
-		{"12345678901234567890", `"12345678901234567890"`},
-		{"-1", `"-1"`},
+		{`"5f2c7a1e-93b4-4c1d-8e0a-2b6f4d9c1a77"`, "5f2c7a1e-93b4-4c1d-8e0a-2b6f4d9c1a77", false},
+		{`"9001"`, "9001", false},
+		{`9001`, "9001", true},
+		{`0`, "0", true},
+		{`"007"`, "007", false},
+		{`12345678901234567890`, "12345678901234567890", true},
+		{`-1.5e3`, "-1.5e3", true},
+		{`"a/b c?"`, "a/b c?", false},
 	}
 	for _, tt := range tests {
-		b, err := json.Marshal(tt.id)
-		if err != nil || string(b) != tt.want {
-			t.Errorf("Marshal(%q) = %s, %v; want %s", tt.id, b, err, tt.want)
+		var id ID
+		if err := json.Unmarshal([]byte(tt.in), &id); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", tt.in, err)
 		}
-		var back ID
-		if err := json.Unmarshal(b, &back); err != nil || back != tt.id {
-			t.Errorf("Unmarshal(%s) = %q, %v; want %q", b, back, err, tt.id)
+		if id.String() != tt.text || id.IsNumber() != tt.isNumber {
+			t.Errorf("Unmarshal(%s) = %q number=%v; want %q number=%v", tt.in, id, id.IsNumber(), tt.text, tt.isNumber)
+		}
+		if b, err := json.Marshal(id); err != nil || string(b) != tt.in {
+			t.Errorf("Marshal(Unmarshal(%s)) = %s, %v", tt.in, b, err)
 		}
 	}
+	for _, in := range []string{`true`, `{}`, `[1]`} {
+		var id ID
+		err := json.Unmarshal([]byte(in), &id)
+		if ve, ok := errors.AsType[*ValidationError](err); !ok || ve.Problem != "must be a string or a number, got "+jsonKind(in) {
+			t.Errorf("Unmarshal(%s) = %v", in, err)
+		}
+	}
+	if b, _ := json.Marshal(NumberID(77)); string(b) != `77` {
+		t.Errorf("NumberID(77) = %s", b)
+	}
+	if b, _ := json.Marshal(TextID("77")); string(b) != `"77"` {
+		t.Errorf("TextID(77) = %s", b)
+	}
+}
+
+func jsonKind(s string) string {
+	switch s[0] {
+	case 't', 'f':
+		return "boolean"
+	case '{':
+		return "object"
+	}
+	return "array"
 }
 
 // The member splitter agrees with encoding/json on awkward but valid JSON:

@@ -23,6 +23,11 @@
 //	payload.face_2: same image as payload.face_1; liveness needs three distinct frames
 //	tenant: unknown tenant "initech"
 //
+// Ids that Vlens issues (requestId, otpRequestId, transaction_id,
+// request_id) are opaque ID values: a JSON string (a UUID for requestId) or
+// number, sent back in the JSON type they came in; only their presence and
+// length (MaxIDLength) are checked.
+//
 // # Images and the claim check
 //
 // An Image is a base64 string or a reference to a stored blob,

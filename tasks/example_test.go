@@ -43,7 +43,7 @@ func Example() {
 	payload := &tasks.Payload{
 		Tenant:        "acme",
 		User:          "user-1842",
-		TransactionID: "5f0c2a9e-6a43-4bde-9a55-0d3c1b8e7f21",
+		TransactionID: tasks.TextID("5f0c2a9e-6a43-4bde-9a55-0d3c1b8e7f21"),
 		Image:         tasks.ImageBytes(jpeg),
 	}
 	id := "onboarding-1842-front-" + strconv.FormatInt(time.Now().UnixNano(), 36)

@@ -49,28 +49,28 @@ func validPayload(t testing.TB, taskType string) *Payload {
 	const when = "2025-01-02T15:04:05Z"
 	switch taskType {
 	case TypeVerifyIDFront, TypeVerifyIDBack:
-		return &Payload{Tenant: "acme", User: "user-1", Image: img(1), TransactionID: "tx-1", GetExtractedData: ptr(true)}
+		return &Payload{Tenant: "acme", User: "user-1", Image: img(1), TransactionID: TextID("tx-1"), GetExtractedData: ptr(true)}
 	case TypeVerifyLiveness:
-		return &Payload{Tenant: "acme", User: "user-1", Face1: img(11), Face2: img(12), Face3: img(13), TransactionID: "tx-1"}
+		return &Payload{Tenant: "acme", User: "user-1", Face1: img(11), Face2: img(12), Face3: img(13), TransactionID: TextID("tx-1")}
 	case TypeOCRIDFront, TypeOCRIDBack:
 		return &Payload{Tenant: "acme", Image: img(1), Country: "EG"}
 	case TypeOCRFaceMatch:
-		return &Payload{Tenant: "acme", Image: img(2), TransactionID: "tx-1"}
+		return &Payload{Tenant: "acme", Image: img(2), TransactionID: TextID("tx-1")}
 	case TypeOCRAML:
 		return &Payload{Tenant: "acme", IDNumber: "29001011234567", Name: "Mona Test"}
 	case TypeBusinessCreate:
 		return &Payload{Tenant: "acme", User: "user-1", TypeID: 3, GeoLocation: geo, UserDeviceUTCTime: when,
 			RequestFieldsValues: map[string]any{"amount": json.Number("1000")}}
 	case TypeBusinessRequestOTP:
-		return &Payload{Tenant: "acme", User: "user-1", GeoLocation: geo, UserDeviceUTCTime: when, BusinessRequestID: "77"}
+		return &Payload{Tenant: "acme", User: "user-1", GeoLocation: geo, UserDeviceUTCTime: when, BusinessRequestID: TextID(testRequestID)}
 	case TypeBusinessRevalidateLiveness:
 		return &Payload{Tenant: "acme", User: "user-1", GeoLocation: geo, UserDeviceUTCTime: when,
 			ScanTransaction: &ScanTransaction{Image: img(20), Face1: img(21), Face2: img(22), Face3: img(23)}}
 	case TypeBusinessValidateOTP:
 		return &Payload{Tenant: "acme", User: "user-1", GeoLocation: geo, UserDeviceUTCTime: when,
-			OTPRequestID: "9001", OTPCode: "123456", BusinessRequestID: "77"}
+			OTPRequestID: NumberID(9001), OTPCode: "123456", BusinessRequestID: TextID(testRequestID)}
 	case TypeBusinessStatus:
-		return &Payload{Tenant: "acme", User: "user-1", BusinessRequestID: "77"}
+		return &Payload{Tenant: "acme", User: "user-1", BusinessRequestID: TextID(testRequestID)}
 	}
 	t.Fatalf("no valid payload for %q", taskType)
 	return nil
@@ -170,3 +170,6 @@ func (m tenantMap) Tenant(name string) (vlens.Tenant, bool) {
 	t, ok := m[name]
 	return t, ok
 }
+
+// testRequestID is a business request id in Vlens's shape (a UUID).
+const testRequestID = "5f2c7a1e-93b4-4c1d-8e0a-2b6f4d9c1a77"

@@ -21,7 +21,7 @@ func TestParseLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Line{Type: TypeVerifyIDFront, Tenant: "acme", Queue: "kyc", ID: "o-1",
-		Payload: &Payload{Tenant: "acme", User: "u-1", Image: InlineImage(front), TransactionID: "tx"}}
+		Payload: &Payload{Tenant: "acme", User: "u-1", Image: InlineImage(front), TransactionID: TextID("tx")}}
 	if d := cmp.Diff(want, l); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}

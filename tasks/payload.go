@@ -1,7 +1,10 @@
 package tasks
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/vlensq/vlensq/internal/jsonscan"
@@ -37,11 +40,13 @@ type Payload struct {
 
 	// TransactionID groups the steps of one identity verification. Required
 	// for verify:liveness and ocr:face_match.
-	TransactionID string `json:"transaction_id,omitempty"`
+	// An opaque ID (string or number, passed on as it came).
+	TransactionID ID `json:"transaction_id,omitzero"`
 	// ClientTransactionID is the producer's own id, echoed back by Vlens.
 	ClientTransactionID string `json:"client_transaction_id,omitempty"`
-	// RequestID is Vlens's request_id of the verification calls.
-	RequestID string `json:"request_id,omitempty"`
+	// RequestID is Vlens's request_id of the verification calls, an opaque
+	// ID.
+	RequestID ID `json:"request_id,omitzero"`
 	// Country of the ID document. Required for ocr:id_front and ocr:id_back.
 	Country string `json:"country,omitempty"`
 	// GetExtractedData asks Vlens to return the extracted ID data.
@@ -53,11 +58,14 @@ type Payload struct {
 	IDNumber string `json:"idNumber,omitempty"`
 	Name     string `json:"name,omitempty"`
 
-	// BusinessRequestID is the business request's id ("requestId"), a
-	// positive integer sent as a JSON number or numeric string.
-	BusinessRequestID json.Number `json:"requestId,omitempty"`
-	// OTPRequestID is the otpRequestId returned by business:request_otp.
-	OTPRequestID ID `json:"otpRequestId,omitempty"`
+	// BusinessRequestID is the business request's id ("requestId"): the
+	// data.id that business:create returned (a UUID string at Vlens), an
+	// opaque ID passed on in the JSON type it came in and path-escaped in
+	// GetBusinessRequestById/{requestId}.
+	BusinessRequestID ID `json:"requestId,omitzero"`
+	// OTPRequestID is the otpRequestId returned by business:request_otp, an
+	// opaque ID.
+	OTPRequestID ID `json:"otpRequestId,omitzero"`
 	// OTPCode is the code the user received. Secret: never logged or shown
 	// (String hides it; FormatPayload redacts it for display).
 	OTPCode string `json:"otpCode,omitempty"`
@@ -113,6 +121,8 @@ type GeoLocation struct {
 }
 
 // UnmarshalJSON decodes strictly; latitude and longitude are required.
+// Each is a JSON number or a string holding one ("30.0444"), which Vlens
+// (ASP.NET) reads too; it is sent on as a number.
 func (g *GeoLocation) UnmarshalJSON(b []byte) error {
 	if err := checkJSON(b); err != nil {
 		return err
@@ -122,6 +132,29 @@ func (g *GeoLocation) UnmarshalJSON(b []byte) error {
 
 func (g *GeoLocation) decodeRaw(b []byte) error {
 	type plain GeoLocation
+	b = bytes.TrimSpace(b)
+	if jsonscan.Kind(b) == "object" {
+		members, err := splitObject(b)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for _, k := range []string{"latitude", "longitude"} {
+			raw, ok := members[k]
+			if !ok || jsonscan.Kind(raw) != "string" {
+				continue
+			}
+			s, err := jsonString(raw)
+			f, perr := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || perr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return &ValidationError{Field: k, Problem: "must be a number, or a string holding one"}
+			}
+			members[k], changed = json.RawMessage(strconv.FormatFloat(f, 'g', -1, 64)), true
+		}
+		if changed {
+			b, _ = json.Marshal(members)
+		}
+	}
 	return decodeStrict(b, (*plain)(g), "latitude", "longitude")
 }
 
@@ -147,20 +180,53 @@ func (s *ScanTransaction) decodeRaw(b []byte) error {
 	return decodeStrict(b, (*plain)(s))
 }
 
-// ID is an identifier issued by Vlens that may come as a JSON string or
-// integer. It is sent back as a JSON integer when it is one (digits, no
-// leading zero), else as a string.
-type ID string
+// MaxIDLength is the longest id (requestId, otpRequestId, transaction_id,
+// request_id) a payload may carry, in bytes: a UUID is 36, and anything
+// far longer is not an id.
+const MaxIDLength = 256
 
-// MarshalJSON writes integers bare and everything else quoted.
-func (id ID) MarshalJSON() ([]byte, error) {
-	if isInteger(string(id)) {
-		return []byte(id), nil
-	}
-	return json.Marshal(string(id))
+// ID is an identifier that Vlens issues and takes back: a business
+// request's requestId (a UUID from BusinessRequest/Create), an
+// otpRequestId, a transaction_id, a request_id. It is opaque: it is
+// accepted as a JSON string (any non-blank text) or a JSON number and sent
+// back to Vlens in the JSON type it came in, with its text unchanged: the
+// string "9001" stays a string, the number 9001 stays a number. Validate
+// checks only that it is present and at most MaxIDLength bytes long.
+//
+// Build one with TextID or NumberID. The zero ID is absent (omitted from
+// JSON).
+type ID struct {
+	text   string // the string's text, or the number's JSON text
+	number bool   // it came as a JSON number
 }
 
-// UnmarshalJSON accepts a string or an integer.
+// TextID is the id s, sent as a JSON string.
+func TextID(s string) ID { return ID{text: s} }
+
+// NumberID is the id n, sent as a JSON number.
+func NumberID(n int64) ID { return ID{text: strconv.FormatInt(n, 10), number: true} }
+
+// String is the id's text: the string, or the number's digits.
+func (id ID) String() string { return id.text }
+
+// IsNumber reports whether the id is sent as a JSON number.
+func (id ID) IsNumber() bool { return id.number }
+
+// Equal reports whether id and o are the same text in the same JSON type.
+func (id ID) Equal(o ID) bool { return id == o }
+
+// IsZero reports an absent id: no text, or only spaces.
+func (id ID) IsZero() bool { return blank(id.text) }
+
+// MarshalJSON writes the id in the JSON type it came in.
+func (id ID) MarshalJSON() ([]byte, error) {
+	if id.number {
+		return []byte(id.text), nil
+	}
+	return json.Marshal(id.text)
+}
+
+// UnmarshalJSON accepts a JSON string or number.
 func (id *ID) UnmarshalJSON(b []byte) error {
 	if err := checkJSON(b); err != nil {
 		return err
@@ -175,30 +241,13 @@ func (id *ID) decodeRaw(b []byte) error {
 		if err != nil {
 			return &ValidationError{Problem: "malformed JSON string"}
 		}
-		*id = ID(s)
+		*id = ID{text: s}
 		return nil
 	case "number":
-		s := strings.TrimSpace(string(b))
-		if isInteger(s) {
-			*id = ID(s)
-			return nil
-		}
+		*id = ID{text: strings.TrimSpace(string(b)), number: true}
+		return nil
 	}
-	return &ValidationError{Problem: "must be " + ID("").describeJSON() + ", got " + jsonscan.Kind(b)}
+	return &ValidationError{Problem: "must be " + ID{}.describeJSON() + ", got " + jsonscan.Kind(b)}
 }
 
-func (ID) describeJSON() string { return "a string or an integer" }
-
-// isInteger reports a non-negative decimal integer without leading zeros
-// that fits an int64.
-func isInteger(s string) bool {
-	if s == "" || len(s) > 18 || (len(s) > 1 && s[0] == '0') {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func (ID) describeJSON() string { return "a string or a number" }

@@ -38,19 +38,23 @@ func TestRequestBodyEveryType(t *testing.T) {
 			p.CallbackURL = "https://h.example/x"
 		},
 			`{"client_transaction_id":"c-1","getExtractedData":true,"image":"` + i1 + `","name_check_value":"Mona","transaction_id":"tx-1"}`},
-		{TypeVerifyIDBack, func(p *Payload) { p.GetExtractedData = ptr(false); p.Country = "EG"; p.RequestID = "r-9" },
+		{TypeVerifyIDBack, func(p *Payload) { p.GetExtractedData = ptr(false); p.Country = "EG"; p.RequestID = TextID("r-9") },
 			`{"country":"EG","getExtractedData":false,"image":"` + i1 + `","request_id":"r-9","transaction_id":"tx-1"}`},
 		{TypeVerifyLiveness, nil,
 			`{"face_1":"` + i2 + `","face_2":"` + i3 + `","face_3":"` + i4 + `","transaction_id":"tx-1"}`},
 		{TypeOCRIDFront, nil, `{"country":"EG","image":"` + i1 + `"}`},
-		{TypeOCRIDBack, func(p *Payload) { p.TransactionID = "tx-2" }, `{"country":"EG","image":"` + i1 + `","transaction_id":"tx-2"}`},
+		{TypeOCRIDBack, func(p *Payload) { p.TransactionID = TextID("tx-2") }, `{"country":"EG","image":"` + i1 + `","transaction_id":"tx-2"}`},
 		{TypeOCRFaceMatch, func(p *Payload) { p.Image = ImageBytes(fakeJPEG(2048, 1)) }, `{"image":"` + i1 + `","transaction_id":"tx-1"}`},
 		{TypeOCRAML, nil, `{"idNumber":"29001011234567","name":"Mona Test"}`},
 		{TypeBusinessCreate, nil, `{` + geo + `,"requestFieldsValues":{"amount":1000},` + when + `}`},
-		{TypeBusinessRequestOTP, nil, `{` + geo + `,"requestId":77,` + when + `}`},
+		{TypeBusinessRequestOTP, nil, `{` + geo + `,"requestId":"` + testRequestID + `",` + when + `}`},
+		// A number stays a number, a numeric string stays a string.
+		{TypeBusinessRequestOTP, func(p *Payload) { p.BusinessRequestID = NumberID(77) }, `{` + geo + `,"requestId":77,` + when + `}`},
 		{TypeBusinessRevalidateLiveness, nil,
 			`{` + geo + `,"scanTransaction":{"face_1":"` + s1 + `","face_2":"` + s2 + `","face_3":"` + s3 + `","image":"` + s0 + `"},` + when + `}`},
-		{TypeBusinessValidateOTP, nil, `{` + geo + `,"otpCode":"123456","otpRequestId":9001,"requestId":77,` + when + `}`},
+		{TypeBusinessValidateOTP, nil, `{` + geo + `,"otpCode":"123456","otpRequestId":9001,"requestId":"` + testRequestID + `",` + when + `}`},
+		{TypeBusinessValidateOTP, func(p *Payload) { p.BusinessRequestID, p.OTPRequestID = TextID("77"), TextID("9001") },
+			`{` + geo + `,"otpCode":"123456","otpRequestId":"9001","requestId":"77",` + when + `}`},
 		{TypeBusinessStatus, nil, `{}`},
 	}
 	for _, tt := range tests {
@@ -121,8 +125,10 @@ func TestPathFor(t *testing.T) {
 		want string
 	}{
 		{TypeBusinessCreate, Payload{TypeID: 12}, "/api/BusinessRequest/Create/12"},
-		{TypeBusinessStatus, Payload{BusinessRequestID: "4711"}, "/api/BusinessRequest/GetBusinessRequestById/4711"},
-		{TypeVerifyIDFront, Payload{TypeID: 1, BusinessRequestID: "2"}, "/api/DigitalIdentity/verify/id/front"},
+		{TypeBusinessStatus, Payload{BusinessRequestID: NumberID(4711)}, "/api/BusinessRequest/GetBusinessRequestById/4711"},
+		{TypeBusinessStatus, Payload{BusinessRequestID: TextID(testRequestID)}, "/api/BusinessRequest/GetBusinessRequestById/" + testRequestID},
+		{TypeBusinessStatus, Payload{BusinessRequestID: TextID("a/b c?#%")}, "/api/BusinessRequest/GetBusinessRequestById/a%2Fb%20c%3F%23%25"},
+		{TypeVerifyIDFront, Payload{TypeID: 1, BusinessRequestID: TextID("2")}, "/api/DigitalIdentity/verify/id/front"},
 	}
 	for _, tt := range tests {
 		spec, _ := Lookup(tt.typ)

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,8 +31,10 @@ func (e *ValidationError) Error() string {
 // tenant present; user present for user-token types; no members the type
 // does not use; required members present; images valid base64 of a JPEG or
 // PNG of at most MaxImageBytes (or well-formed blob references); liveness
-// frames distinct; callback_url an absolute http(s) URL; type_id and
-// requestId positive; geoLocation in range; userDeviceUtcTime an RFC 3339
+// frames distinct; callback_url an absolute http(s) URL; type_id
+// positive; Vlens's ids (requestId, otpRequestId, transaction_id,
+// request_id) present where required and at most MaxIDLength bytes, in any
+// format; geoLocation in range; userDeviceUtcTime an RFC 3339
 // time. It returns the first problem as a *ValidationError. Whether the
 // tenant exists is checked by the Client, which knows the tenants.
 func (p *Payload) Validate(taskType string) error {
@@ -116,9 +117,12 @@ func (p *Payload) checkMembers() error {
 	if p.TypeID < 0 {
 		return bad("type_id", "must be a positive integer")
 	}
-	if p.BusinessRequestID != "" {
-		if n, err := strconv.ParseInt(p.BusinessRequestID.String(), 10, 64); err != nil || n <= 0 {
-			return bad("requestId", "must be a positive integer")
+	for _, id := range []struct {
+		name string
+		id   ID
+	}{{"transaction_id", p.TransactionID}, {"request_id", p.RequestID}, {"requestId", p.BusinessRequestID}, {"otpRequestId", p.OTPRequestID}} {
+		if n := len(id.id.text); n > MaxIDLength {
+			return bad(id.name, fmt.Sprintf("too long for an id (%d bytes, at most %d)", n, MaxIDLength))
 		}
 	}
 	if p.OTPCode != "" && strings.ContainsFunc(p.OTPCode, isSpaceOrControl) {
@@ -198,6 +202,9 @@ func (p *Payload) has(name string) bool {
 	}
 	if v.Kind() == reflect.String {
 		return !blank(v.String())
+	}
+	if id, ok := v.Interface().(ID); ok {
+		return !id.IsZero()
 	}
 	return !v.IsZero()
 }

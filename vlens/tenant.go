@@ -16,13 +16,28 @@ type Tenant struct {
 	// (RatePerSecondDefault, RatePerMinuteDefault).
 	RatePerSecond int `json:"rate_per_second,omitempty"`
 	RatePerMinute int `json:"rate_per_minute,omitempty"`
+	// Weight is the tenant's share of the worker slots when several tenants
+	// have work and the fleet is overloaded. Zero means WeightDefault (1).
+	Weight int `json:"weight,omitempty"`
 }
 
-// Default per-tenant rate limits, from the Vlens documentation.
+// Default per-tenant rate limits, from the Vlens documentation, and the
+// default fairness weight.
 const (
 	RatePerSecondDefault = 10
 	RatePerMinuteDefault = 60
+	WeightDefault        = 1
 )
+
+// Public is t without its secrets (api_key, username, password): what a
+// process that does not call Vlens may know of a tenant (its name, limits
+// and weight). The tenants registry holds only this.
+func (t Tenant) Public() Tenant {
+	return Tenant{Name: t.Name, RatePerSecond: t.RatePerSecond, RatePerMinute: t.RatePerMinute, Weight: t.Weight}
+}
+
+// HasSecrets reports whether t carries the credentials a Vlens call needs.
+func (t Tenant) HasSecrets() bool { return t.APIKey != "" && t.Username != "" && t.Password != "" }
 
 // String never prints secrets.
 func (t Tenant) String() string { return "tenant(" + t.Name + ")" }

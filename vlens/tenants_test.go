@@ -191,3 +191,121 @@ func TestLoadTenants(t *testing.T) {
 		}
 	})
 }
+
+// Secrets may come from files (a mounted Kubernetes or Docker secret) or
+// the environment; a reference that cannot be resolved names the entry and
+// the field, never a value.
+func TestLoadTenantsSecretReferences(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("acme.key", "CANARY-KEY-FROM-FILE\n")
+	abs := write("acme.pw", "  CANARY-PW-FROM-FILE \n")
+	write("empty.key", "\n")
+	t.Setenv("VLENSQ_TEST_ACME_USER", "admin-from-env")
+	t.Setenv("VLENSQ_TEST_GLOBEX_KEY", "CANARY-KEY-FROM-ENV")
+	t.Setenv("VLENSQ_TEST_EMPTY", "")
+
+	path := write("tenants.json", `[
+	  {"tenancy_name":"acme","api_key_file":"acme.key","username":"${VLENSQ_TEST_ACME_USER}","password_file":"`+abs+`","weight":2},
+	  {"tenancy_name":"globex","api_key":"${VLENSQ_TEST_GLOBEX_KEY}","username":"u","password":"plain"}]`)
+	s, err := LoadTenants(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := must(s.Tenant("acme")), (Tenant{Name: "acme", APIKey: "CANARY-KEY-FROM-FILE", Username: "admin-from-env", Password: "CANARY-PW-FROM-FILE", Weight: 2}); got != want {
+		t.Errorf("acme = %+v (secrets not shown by %%v)", got.Public())
+	}
+	if got := must(s.Tenant("globex")); got.APIKey != "CANARY-KEY-FROM-ENV" || got.Password != "plain" {
+		t.Errorf("globex secrets not resolved")
+	}
+
+	tests := []struct {
+		desc, entry string
+		field, want string
+	}{
+		{"missing key file", `{"tenancy_name":"acme","api_key_file":"absent.key","username":"u","password":"p"}`,
+			"api_key_file", "entry 0 (acme): api_key_file cannot read " + filepath.Join(dir, "absent.key") + ": no such file or directory"},
+		{"missing password file", `{"tenancy_name":"acme","api_key":"k","username":"u","password_file":"/nonexistent/pw"}`,
+			"password_file", "entry 0 (acme): password_file cannot read /nonexistent/pw: no such file or directory"},
+		{"empty key file", `{"tenancy_name":"acme","api_key_file":"empty.key","username":"u","password":"p"}`,
+			"api_key_file", "empty.key is empty"},
+		{"unset env", `{"tenancy_name":"acme","api_key":"k","username":"u","password":"${VLENSQ_TEST_UNSET_VAR}"}`,
+			"password", "entry 0 (acme): password refers to environment variable VLENSQ_TEST_UNSET_VAR, which is not set"},
+		{"empty env", `{"tenancy_name":"acme","api_key":"${VLENSQ_TEST_EMPTY}","username":"u","password":"p"}`,
+			"api_key", "environment variable VLENSQ_TEST_EMPTY, which is empty"},
+		{"both value and file", `{"tenancy_name":"acme","api_key":"CANARY-INLINE","api_key_file":"acme.key","username":"u","password":"p"}`,
+			"api_key", "api_key and api_key_file are both set; give one"},
+		{"no key at all", `{"tenancy_name":"acme","username":"u","password":"p"}`,
+			"api_key", "api_key is required"},
+		{"negative weight", `{"tenancy_name":"acme","api_key":"k","username":"u","password":"p","weight":-1}`,
+			"weight", "weight must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			p := write("t-"+strings.ReplaceAll(tt.desc, " ", "-")+".json", "["+tt.entry+"]")
+			_, err := LoadTenants(p)
+			var ce *TenantConfigError
+			if !errors.As(err, &ce) || ce.Field != tt.field || ce.Index != 0 || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a *TenantConfigError on %s containing %q", err, tt.field, tt.want)
+			}
+			if strings.Contains(err.Error(), "CANARY") {
+				t.Errorf("err %q leaks a secret", err)
+			}
+		})
+	}
+}
+
+// A process that must not know secrets reads the same file without them:
+// secret fields may be absent, and references are never resolved (a secret
+// file that does not exist is not an error, because it is never opened).
+func TestLoadPublicTenants(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tenants.json")
+	content := `[{"tenancy_name":"acme","rate_per_second":5,"weight":3},
+	  {"tenancy_name":"globex","api_key_file":"/nonexistent/key","username":"${VLENSQ_TEST_NEVER_SET}","password_file":"/nonexistent/pw"},
+	  {"tenancy_name":"initech","api_key":"CANARY-INLINE","username":"u","password":"CANARY-PW"}]`
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadPublicTenants(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"acme", "globex", "initech"}, s.Names()); d != "" {
+		t.Error(d)
+	}
+	if got := must(s.Tenant("acme")); got != (Tenant{Name: "acme", RatePerSecond: 5, Weight: 3}) {
+		t.Errorf("acme = %+v", got)
+	}
+	if got := must(s.Tenant("initech")); got.HasSecrets() || got.APIKey != "" || got.Password != "" {
+		t.Error("a public tenant set kept a secret")
+	}
+	// Names and limits are still checked.
+	if err := os.WriteFile(path, []byte(`[{"tenancy_name":"a b"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPublicTenants(path); err == nil || !strings.Contains(err.Error(), "tenancy_name") {
+		t.Errorf("bad name: err = %v", err)
+	}
+	// The full loader still needs the secrets.
+	if err := os.WriteFile(path, []byte(`[{"tenancy_name":"acme"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTenants(path); err == nil || !strings.Contains(err.Error(), "api_key is required") {
+		t.Error("LoadTenants accepted a file without secrets")
+	}
+}
+
+func must(t Tenant, ok bool) Tenant {
+	if !ok {
+		panic("tenant not found")
+	}
+	return t
+}

@@ -31,7 +31,9 @@ Scenarios (--only): ` + strings.Join(bench.Scenarios, ", ") + `.
 Throughput runs vlensq with its rate limit off; the ratelimit scenario measures the limiter's cost.
 The run writes its own queues (deleted afterwards), outcomes and claim-check blobs to --redis / VLENSQ_REDIS:
 point it at a scratch database, e.g. --redis redis://127.0.0.1:6379/15.
-The default run takes about a minute and a half on 2 cores. See docs/performance.md.`,
+The default run takes about a minute and a half on 2 cores. See docs/performance.md.
+
+Needs: VLENSQ_REDIS (a scratch database); no tenants file (its tenants and the sandbox are built in).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.RedisURL = g.redisURL

@@ -47,7 +47,10 @@ Authentication: VLENSQ_DASHBOARD_TOKEN (a bearer token of at least 16 characters
 VLENSQ_DASHBOARD_USERS ("user:bcrypt-hash,..."; make a hash with htpasswd -nbB user password).
 Browsers sign in at /login. Without either the dashboard refuses to start, unless
 --insecure-no-auth. Set VLENSQ_DASHBOARD_SESSION_KEY (32+ characters) to keep sessions across
-restarts and replicas. It stops gracefully on SIGTERM or Ctrl-C.`,
+restarts and replicas. It stops gracefully on SIGTERM or Ctrl-C.
+
+Needs: VLENSQ_REDIS and the dashboard's own authentication above. No tenants file and no Vlens
+secret: a requeue checks the tenant against the tenants registry the workers publish to Redis.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDashboard(cmd.Context(), g, o) },
 	}
@@ -77,7 +80,7 @@ func runDashboard(ctx context.Context, g *globals, o *dashboardOpts) error {
 	}
 
 	m := metrics.New()
-	p, err := g.open(ctx, app.Options{Metrics: m})
+	p, err := g.open(ctx, app.Options{Metrics: m}, tenantsRegistry)
 	if err != nil {
 		return err
 	}

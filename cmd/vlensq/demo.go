@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -51,7 +50,9 @@ dashboard in this process, enqueues a realistic mix of tasks (successes, a trans
 expired token, a document failure reported only under services, a 400 with field errors, an
 exhausted bundle, a server that keeps failing, throttling, an unknown code), waits for every
 outcome, and prints them by class and category with the support ticket of one dead letter.
-It exits 1 if any task ended differently from what its scenario expects.`,
+It exits 1 if any task ended differently from what its scenario expects.
+
+Needs: nothing (its tenants and their secrets are built in; no setting is read but the log ones).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), g, o) },
 	}
@@ -69,9 +70,9 @@ type demoTask struct {
 	class    vlens.Class
 	category vlens.Category
 	status   outcome.Status
-	// then builds a follow-up task from this task's result (liveness after
+	// then builds a follow-up task from this task's outcome (liveness after
 	// the ID steps, OTP after the business request).
-	then func(result json.RawMessage) []demoTask
+	then func(o outcome.Outcome) []demoTask
 
 	id string
 }
@@ -155,7 +156,7 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 		var next []demoTask
 		for _, t := range mix {
 			if t.then != nil && results[t.id].Status == outcome.StatusSucceeded {
-				next = append(next, t.then(results[t.id].Result)...)
+				next = append(next, t.then(results[t.id])...)
 			}
 		}
 		done = append(done, mix...)
@@ -323,12 +324,12 @@ func demoMix(bank, telecom, user string) []demoTask {
 	ocr := func(scenario string) *tasks.Payload {
 		return &tasks.Payload{Tenant: telecom, Image: img(1), Country: "EG", ClientTransactionID: scenario}
 	}
-	txn := "7f9c2ba4-e88f-4a1d-9c55-d0b0f2f4a001"
+	txn := tasks.TextID("7f9c2ba4-e88f-4a1d-9c55-d0b0f2f4a001")
 	front := ok("identity: ID front", tasks.TypeVerifyIDFront,
 		&tasks.Payload{Tenant: bank, User: user, Image: img(2), TransactionID: txn, ClientTransactionID: "onboarding-1", GetExtractedData: &yes})
 	back := ok("identity: ID back", tasks.TypeVerifyIDBack,
 		&tasks.Payload{Tenant: bank, User: user, Image: img(3), TransactionID: txn, GetExtractedData: &yes})
-	back.then = func(json.RawMessage) []demoTask {
+	back.then = func(outcome.Outcome) []demoTask {
 		return []demoTask{ok("identity: liveness (after front and back)", tasks.TypeVerifyLiveness,
 			&tasks.Payload{Tenant: bank, User: user, Face1: img(4), Face2: img(5), Face3: img(6), TransactionID: txn, GetExtractedData: &yes})}
 	}
@@ -337,20 +338,17 @@ func demoMix(bank, telecom, user string) []demoTask {
 		GeoLocation: &tasks.GeoLocation{Latitude: 30.0444, Longitude: 31.2357}, UserDeviceUTCTime: time.Now().UTC().Format(time.RFC3339),
 		RequestFieldsValues: map[string]any{"amount": 250000, "tenorMonths": 36},
 	})
-	create.then = func(result json.RawMessage) []demoTask {
-		var r struct {
-			Data struct {
-				ID json.Number `json:"id"`
-			} `json:"data"`
-		}
-		_ = json.Unmarshal(result, &r)
+	create.then = func(o outcome.Outcome) []demoTask {
+		// The outcome names the new request's id (a UUID at Vlens and in
+		// the sandbox): the signing steps are chained from it.
+		id := tasks.TextID(o.RequestID)
 		geo := &tasks.GeoLocation{Latitude: 30.0444, Longitude: 31.2357}
 		now := time.Now().UTC().Format(time.RFC3339)
 		return []demoTask{
-			ok("business: request signing OTP", tasks.TypeBusinessRequestOTP, &tasks.Payload{Tenant: bank, User: user, BusinessRequestID: r.Data.ID, GeoLocation: geo, UserDeviceUTCTime: now}),
-			ok("business: request status", tasks.TypeBusinessStatus, &tasks.Payload{Tenant: bank, User: user, BusinessRequestID: r.Data.ID}),
-			fail("business: wrong OTP code", tasks.TypeBusinessValidateOTP, &tasks.Payload{Tenant: bank, User: user, BusinessRequestID: r.Data.ID,
-				OTPRequestID: "otp-1", OTPCode: "000000", GeoLocation: geo, UserDeviceUTCTime: now}, vlens.ClassPermanent, vlens.CategoryBusinessRequest),
+			ok("business: request signing OTP", tasks.TypeBusinessRequestOTP, &tasks.Payload{Tenant: bank, User: user, BusinessRequestID: id, GeoLocation: geo, UserDeviceUTCTime: now}),
+			ok("business: request status", tasks.TypeBusinessStatus, &tasks.Payload{Tenant: bank, User: user, BusinessRequestID: id}),
+			fail("business: wrong OTP code", tasks.TypeBusinessValidateOTP, &tasks.Payload{Tenant: bank, User: user, BusinessRequestID: id,
+				OTPRequestID: tasks.TextID("otp-1"), OTPCode: "000000", GeoLocation: geo, UserDeviceUTCTime: now}, vlens.ClassPermanent, vlens.CategoryBusinessRequest),
 		}
 	}
 	return []demoTask{

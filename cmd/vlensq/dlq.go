@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,9 +63,19 @@ func (f *filterFlags) filter() (deadletter.Filter, error) {
 
 func (f *filterFlags) empty() bool { return len(f.values()) == 0 }
 
+// dlqNeeds is the settings paragraph of every dlq command's help.
+const dlqNeeds = `Needs: VLENSQ_REDIS only. No tenants file and no Vlens secret: a support agent needs nothing else.
+requeue checks each record's tenant against the tenants registry the workers publish to Redis.`
+
 func newDLQCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "dlq", Short: "List, search, show, export, requeue and purge dead-letter records"}
+	cmd := &cobra.Command{Use: "dlq", Short: "List, search, show, export, requeue and purge dead-letter records",
+		Long: `dlq lists, searches, shows, exports, requeues and purges dead-letter records.
+
+` + dlqNeeds}
 	cmd.AddCommand(newDLQListCmd(g), newDLQShowCmd(g), newDLQExportCmd(g), newDLQRequeueCmd(g), newDLQPurgeCmd(g), newDLQStatsCmd(g))
+	for _, sub := range cmd.Commands() {
+		sub.Long = cmp.Or(sub.Long, sub.Short) + "\n\n" + dlqNeeds
+	}
 	return cmd
 }
 
@@ -85,7 +96,7 @@ func newDLQListCmd(g *globals) *cobra.Command {
 			if limit < 1 || limit > 1000 {
 				return usageErr("--limit must be between 1 and 1000, got %d", limit)
 			}
-			p, err := g.open(cmd.Context(), app.Options{})
+			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
 			if err != nil {
 				return err
 			}
@@ -163,7 +174,7 @@ func newDLQShowCmd(g *globals) *cobra.Command {
 		Short: "Show one dead letter as JSON; --ticket prints the Vlens support ticket",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.open(cmd.Context(), app.Options{})
+			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
 			if err != nil {
 				return err
 			}
@@ -194,7 +205,7 @@ func newDLQStatsCmd(g *globals) *cobra.Command {
 		Short: "Count dead letters by category, code, tenant and type",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := g.open(cmd.Context(), app.Options{})
+			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
 			if err != nil {
 				return err
 			}
@@ -225,7 +236,7 @@ func newDLQExportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := g.open(cmd.Context(), app.Options{})
+			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
 			if err != nil {
 				return err
 			}
@@ -360,7 +371,7 @@ func runBulk(ctx context.Context, g *globals, ff *filterFlags, ids []string, fn 
 	if err != nil {
 		return err
 	}
-	p, err := g.open(ctx, app.Options{})
+	p, err := g.open(ctx, app.Options{}, tenantsRegistry)
 	if err != nil {
 		return err
 	}

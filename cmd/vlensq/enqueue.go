@@ -39,7 +39,11 @@ Many tasks: vlensq enqueue --file tasks.ndjson
 
 An --id (or a line's "id") becomes the task id: enqueueing the same id twice is reported as a
 duplicate and not enqueued again. A bad line is reported with its line number and nothing is
-enqueued from it; the other lines are. Exit code 2 when any input was bad.`,
+enqueued from it; the other lines are. Exit code 2 when any input was bad.
+
+Needs: VLENSQ_REDIS, and to know the tenants (names and limits, never their secrets): the tenants
+file when --tenants / VLENSQ_TENANTS is given or tenants.json exists (its secret fields may be
+absent and are never read), else the tenants registry the workers publish to Redis.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.file != "" {
@@ -86,7 +90,7 @@ func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
 	if err != nil {
 		return badInput(err)
 	}
-	p, err := g.open(ctx, app.Options{})
+	p, err := g.open(ctx, app.Options{}, tenantsPublic)
 	if err != nil {
 		return err
 	}
@@ -97,6 +101,9 @@ func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
 		return nil
 	}
 	var ve *tasks.ValidationError
+	if errors.As(err, &ve) && ve.Field == "tenant" {
+		return badInput(fmt.Errorf("%w (%s)", err, unknownTenantHint(p.Directory)))
+	}
 	if errors.As(err, &ve) {
 		return badInput(err)
 	}
@@ -141,7 +148,7 @@ func runEnqueueFile(ctx context.Context, g *globals, o *enqueueOpts) error {
 		}
 		in = f
 	}
-	p, err := g.open(ctx, app.Options{})
+	p, err := g.open(ctx, app.Options{}, tenantsPublic)
 	if err != nil {
 		return err
 	}

@@ -74,9 +74,13 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	envErrs = nil
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:           "vlensq",
-		Short:         "Job processor for the Vlens eKYC API",
-		Long:          "vlensq queues Vlens identity-verification and business tasks in Redis (asynq), calls Vlens, classifies every answer, retries what is transient and dead-letters what is not.",
+		Use:   "vlensq",
+		Short: "Job processor for the Vlens eKYC API",
+		Long: `vlensq queues Vlens identity-verification and business tasks in Redis (asynq), calls Vlens, classifies every answer, retries what is transient and dead-letters what is not.
+
+Least privilege: only worker (and sandbox, demo) reads the tenants' Vlens secrets. dashboard and dlq
+need only VLENSQ_REDIS; enqueue and session put need VLENSQ_REDIS and the tenants' names, never their
+secrets. Each command's --help says what it needs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -86,6 +90,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	g.bind(root)
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		g.logLevelSet = cmd.Flags().Changed("log-level") || os.Getenv("VLENSQ_LOG_LEVEL") != ""
+		g.tenantsSet = cmd.Flags().Changed("tenants") || os.Getenv("VLENSQ_TENANTS") != ""
 		if len(envErrs) > 0 {
 			return badInput(errors.Join(envErrs...))
 		}

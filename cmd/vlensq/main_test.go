@@ -76,7 +76,9 @@ func TestUsageErrorsExitTwoNamingTheProblem(t *testing.T) {
 		{desc: "bad redis url", env: map[string]string{"VLENSQ_REDIS": "http://x:1"}, args: []string{"dlq", "list"}, want: `VLENSQ_REDIS: unknown scheme "http"`},
 		{desc: "env that does not parse", env: map[string]string{"VLENSQ_CONCURRENCY": "lots"}, args: []string{"worker"}, want: `VLENSQ_CONCURRENCY: want a whole number, got "lots"`},
 		{desc: "bad queues", args: []string{"worker", "--queues", "a=x"}, want: `--queues: weight of "a"`},
-		{desc: "missing tenants file", env: map[string]string{"VLENSQ_TENANTS": "/nonexistent/tenants.json"}, args: []string{"dlq", "list"}, want: "tenants file /nonexistent/tenants.json not found"},
+		{desc: "missing tenants file", env: map[string]string{"VLENSQ_TENANTS": "/nonexistent/tenants.json"}, args: []string{"worker"}, want: "tenants file /nonexistent/tenants.json not found"},
+		{desc: "missing tenants file for enqueue", env: map[string]string{"VLENSQ_TENANTS": "/nonexistent/tenants.json"},
+			args: []string{"enqueue", "--type", "ocr:aml", "--tenant", "demo-bank", "--payload", `{"idNumber":"29001011234567","name":"A"}`}, want: "tenants file /nonexistent/tenants.json not found"},
 		{desc: "bad log level", env: map[string]string{"VLENSQ_LOG_LEVEL": "loud"}, args: []string{"dlq", "list"}, want: "unknown level"},
 		{desc: "requeue without selection", args: []string{"dlq", "requeue"}, want: "select records"},
 		{desc: "export format", args: []string{"dlq", "export", "--format", "xml"}, want: "--format must be ndjson or csv"},
@@ -112,7 +114,7 @@ func TestBadTenantsFileNamesTheEntryAndField(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.env["VLENSQ_TENANTS"] = bad
-	code, _, stderr := c.run("", "dlq", "list")
+	code, _, stderr := c.run("", "worker")
 	if code != 2 || !strings.Contains(stderr, "api_key") {
 		t.Fatalf("exit %d, stderr %q: want 2 and the missing api_key named", code, stderr)
 	}
@@ -294,6 +296,8 @@ func TestDLQCommands(t *testing.T) {
 		t.Errorf("csv export:\n%s", csv)
 	}
 
+	// A requeue checks the tenant against the registry a worker publishes.
+	publishDemoTenants(t)
 	code, out, _ = c.run("", "dlq", "requeue", ids[1], "--dry-run")
 	if code != 0 || !strings.Contains(out, "would requeue 1") {
 		t.Fatalf("requeue --dry-run: exit %d out %q", code, out)
@@ -328,6 +332,19 @@ func TestDLQCommands(t *testing.T) {
 	}
 	if _, err := store.Get(ctx, ids[0]); !errors.Is(err, deadletter.ErrNotFound) {
 		t.Errorf("purged record still there: %v", err)
+	}
+}
+
+// publishDemoTenants publishes the demo tenants to the tenants registry, as
+// a worker with their secrets does.
+func publishDemoTenants(t *testing.T) {
+	t.Helper()
+	ts, err := vlens.NewTenantSet(vlenstest.DemoTenants()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vlens.NewTenantRegistry(redistest.Client(t, redistest.DBCmd), vlens.RegistryConfig{}).Publish(context.Background(), ts); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -30,7 +30,10 @@ Scenarios: a request body string starting with "sandbox:" scripts the answers, e
 Faults:  --faults "latency=20ms-200ms,5xx=0.05,reset=0.01,html=0.01,truncated=0.01,429=0.02,401=0.01,4003=0.01,seed=7"
 Admin:   GET /_sandbox/injections, GET /_sandbox/requests, GET|PUT /_sandbox/faults,
          POST /_sandbox/users, POST /_sandbox/expire, POST /_sandbox/revoke
-See the README's "Sandbox" section for the whole vocabulary.`,
+See the README's "Sandbox" section for the whole vocabulary.
+
+Needs: nothing; with VLENSQ_TENANTS it reads that file with its secrets (the fake accepts them).
+Business requests get UUID ids, as at Vlens.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger()

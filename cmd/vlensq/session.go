@@ -21,7 +21,10 @@ func newSessionCmd(g *globals) *cobra.Command {
 		Short: `Store a user's tokens, read as {"access_token","refresh_token"} JSON on stdin`,
 		Long: `put stores an end user's Vlens tokens for verify:* and business:* tasks that name the user.
 The tokens are read from stdin, never from flags (flags show up in process lists and shell history),
-and are never printed. Workers refresh them when they expire and write the new ones back.`,
+and are never printed. Workers refresh them when they expire and write the new ones back.
+
+Needs: VLENSQ_REDIS, and to know the tenants as enqueue does (the tenants file without secrets,
+or the tenants registry the workers publish to Redis); never the tenants' Vlens secrets.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tenant == "" || user == "" {
@@ -42,15 +45,18 @@ and are never printed. Workers refresh them when they expire and write the new o
 			case strings.TrimSpace(in.RefreshToken) == "":
 				return usageErr("stdin: refresh_token is required")
 			}
-			p, err := g.open(cmd.Context(), app.Options{})
+			p, err := g.open(cmd.Context(), app.Options{}, tenantsPublic)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
 			err = p.Tasks.PutSession(cmd.Context(), tenant, user, in.AccessToken, in.RefreshToken)
 			var ve *tasks.ValidationError
+			if errors.As(err, &ve) && ve.Field == "tenant" {
+				return usageErr("%v (%s)", err, unknownTenantHint(p.Directory))
+			}
 			if errors.As(err, &ve) {
-				return usageErr("%v (known tenants: %s)", err, strings.Join(p.Tenants.Names(), ", "))
+				return usageErr("%v", err)
 			}
 			if err != nil {
 				return err

@@ -40,7 +40,14 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Use:   "worker",
 		Short: "Process tasks: call Vlens, classify, retry or dead-letter",
 		Long: `worker dequeues tasks from the given queues and runs them. It stops gracefully on SIGTERM or
-Ctrl-C: in-flight tasks get --shutdown-timeout to finish, then go back to their queue.`,
+Ctrl-C: in-flight tasks get --shutdown-timeout to finish, then go back to their queue.
+
+Needs: VLENSQ_REDIS; VLENSQ_TENANTS, the tenants file with the Vlens secrets (inline, or as
+api_key_file / password_file paths, or ${ENV_NAME} references, so a Kubernetes or Docker secret
+is mounted into the worker only); VLENS_BASE_URL; optionally VLENSQ_CODES. The worker is the one
+long-running process that reads Vlens secrets. It publishes the tenants' names, rate limits and
+weights (never a secret) to Redis (` + "`vlensq:tenants:registry`" + `), where enqueue, session put and
+requeues find them, and refreshes that every minute.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runWorker(cmd.Context(), g, o) },
 	}
@@ -92,11 +99,21 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 	p, err := g.open(ctx, app.Options{
 		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret), RateLimitWait: o.rateLimitWait, VlensTimeout: o.vlensTimeout,
 		DeadLetters: deadletter.Config{MaxAge: o.dlqMaxAge, MaxCount: o.dlqMaxCount},
-	})
+	}, tenantsWithSecrets)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+
+	// Publish the tenants' names, limits and weight (no secrets), so that
+	// enqueue, session put and requeues know them without the secrets.
+	registry := vlens.NewTenantRegistry(p.Redis.Client, vlens.RegistryConfig{})
+	if err := registry.Publish(ctx, p.Tenants); err != nil {
+		return err
+	}
+	go registry.KeepPublished(ctx, p.Tenants, vlens.RegistryRefreshDefault, func(err error) {
+		p.log.Warn().Err(err).Msg("tenants registry: publish failed; retrying at the next refresh")
+	})
 
 	if o.metricsAddr != "" {
 		srv := &http.Server{Addr: o.metricsAddr, Handler: metricsMux(m, p.App), ReadHeaderTimeout: 5 * time.Second}

@@ -28,8 +28,17 @@ type Options struct {
 	// Redis is an open connection (see config.OpenRedis). Required. The App
 	// does not close it.
 	Redis *config.Redis
-	// Tenants are the configured Vlens tenants. Required.
+	// Tenants are the Vlens tenants with their secrets (vlens.LoadTenants).
+	// Only a process that calls Vlens sets it (worker, demo). Without it the
+	// App has no Vlens client and no task handler (Vlens, Handler and
+	// Callbacks are nil; do not call NewServer or Mux): that is all the
+	// dashboard, the dlq commands, enqueue and session put need.
 	Tenants *vlens.TenantSet
+	// Directory names the tenants that exist, with their limits and weight
+	// but no secrets; the producer client (Tasks) refuses a payload for
+	// another tenant. Default: Tenants when set, else the tenants registry
+	// the workers publish to Redis (vlens.TenantRegistry).
+	Directory vlens.TenantSource
 	// VlensBaseURL is the API root. Default vlens.BaseURLDefault.
 	VlensBaseURL string
 	// Table is the classification table. Default vlens.DefaultTable().
@@ -62,7 +71,8 @@ type Options struct {
 // App is an assembled vlensq process.
 type App struct {
 	Redis     *config.Redis
-	Tenants   *vlens.TenantSet
+	Tenants   *vlens.TenantSet // nil unless Options.Tenants: see there
+	Directory vlens.TenantSource
 	Vlens     *vlens.Client
 	Sessions  *vlens.RedisSessionStore
 	Blobs     *tasks.BlobStore
@@ -82,15 +92,12 @@ func New(o Options) (*App, error) {
 	if o.Redis == nil {
 		return nil, errors.New("app: Options.Redis is required")
 	}
-	if o.Tenants == nil {
-		return nil, errors.New("app: Options.Tenants is required")
-	}
 	log := zerolog.Nop()
 	if o.Logger != nil {
 		log = *o.Logger
 	}
 	rdb := o.Redis.Client
-	a := &App{Redis: o.Redis, Tenants: o.Tenants, Metrics: o.Metrics, Log: log}
+	a := &App{Redis: o.Redis, Tenants: o.Tenants, Directory: directory(o), Metrics: o.Metrics, Log: log}
 	a.Sessions = vlens.NewRedisSessionStore(rdb)
 	vc := vlens.Config{
 		BaseURL:    cmp.Or(o.VlensBaseURL, vlens.BaseURLDefault),
@@ -106,11 +113,13 @@ func New(o Options) (*App, error) {
 		vc.ThrottleWait = max(cmp.Or(o.RateLimitWait, RateLimitWaitDefault), 0)
 	}
 	var err error
-	if a.Vlens, err = vlens.New(vc); err != nil {
-		return nil, err
+	if o.Tenants != nil { // without secrets, no Vlens client
+		if a.Vlens, err = vlens.New(vc); err != nil {
+			return nil, err
+		}
 	}
 	a.Blobs = tasks.NewBlobStore(rdb, 0)
-	if a.Tasks, err = tasks.NewClient(rdb, tasks.ClientConfig{Tenants: o.Tenants, Blobs: a.Blobs}); err != nil {
+	if a.Tasks, err = tasks.NewClient(rdb, tasks.ClientConfig{Tenants: a.Directory, Blobs: a.Blobs}); err != nil {
 		return nil, err
 	}
 	dlqCfg := o.DeadLetters
@@ -127,6 +136,9 @@ func New(o Options) (*App, error) {
 	}
 	a.asynqClient = asynq.NewClientFromRedisClient(rdb)
 	a.Outcomes = outcome.NewPublisher(rdb, a.asynqClient, outcome.Config{})
+	if a.Vlens == nil {
+		return a, nil // no Vlens client: no handler either
+	}
 	a.Callbacks = outcome.NewCallbackHandler(outcome.CallbackConfig{Secret: o.CallbackSecret})
 	a.Handler, err = handlers.New(handlers.Config{
 		Redis: rdb, Vlens: a.Vlens, Blobs: a.Blobs, DeadLetters: a.DLQ, Outcomes: a.Outcomes,
@@ -136,6 +148,17 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// directory is Options.Directory or its default.
+func directory(o Options) vlens.TenantSource {
+	switch {
+	case o.Directory != nil:
+		return o.Directory
+	case o.Tenants != nil:
+		return o.Tenants
+	}
+	return vlens.NewTenantRegistry(o.Redis.Client, vlens.RegistryConfig{})
 }
 
 // ServerOptions configure a worker server.

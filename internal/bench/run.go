@@ -334,7 +334,7 @@ func (r *runner) claimCheck(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	p := &tasks.Payload{Tenant: r.tenant.Name, User: "bench-user", TransactionID: "tx-" + r.run,
+	p := &tasks.Payload{Tenant: r.tenant.Name, User: "bench-user", TransactionID: tasks.TextID("tx-" + r.run),
 		Face1: tasks.ImageBytes(fakeJPEG(500_000, 1)), Face2: tasks.ImageBytes(fakeJPEG(500_000, 2)), Face3: tasks.ImageBytes(fakeJPEG(500_000, 3))}
 	task, _, err := c.NewTask(ctx, tasks.TypeVerifyLiveness, p, tasks.EnqueueOptions{})
 	if err != nil {

@@ -66,7 +66,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		{tasks.TypeVerifyIDFront, tasks.Payload{User: "canary-user", Image: tasks.InlineImage(img), ClientTransactionID: "sandbox:expire,ok#leak-refresh-" + b.queue}},
 		{tasks.TypeOCRIDFront, tasks.Payload{Image: tasks.InlineImage(img), Country: "EG", ClientTransactionID: "sandbox:code:5005#leak-fake-" + b.queue}},
 		{tasks.TypeOCRIDFront, tasks.Payload{Image: tasks.InlineImage(img), Country: "EG", ClientTransactionID: "sandbox:http500#leak-5xx-" + b.queue}},
-		{tasks.TypeBusinessValidateOTP, tasks.Payload{User: "canary-user", OTPCode: otp, OTPRequestID: "77", BusinessRequestID: "1001",
+		{tasks.TypeBusinessValidateOTP, tasks.Payload{User: "canary-user", OTPCode: otp, OTPRequestID: tasks.TextID("3b8d9e0f-2c1a-4d5e-8f7a-6b4c3d2e1f00"), BusinessRequestID: tasks.TextID("9a7c5e3b-1d2f-4a6b-8c9d-0e1f2a3b4c5d"),
 			GeoLocation: geo, UserDeviceUTCTime: "2025-01-02T15:04:05Z"}},
 	}
 	var ids []string

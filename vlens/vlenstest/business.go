@@ -187,12 +187,12 @@ func handleCreate(f *Fake, c *call) *response {
 	u.loc = loc
 	f.nextBizID++
 	br := &bizRequest{
-		id: strconv.Itoa(f.nextBizID), number: fmt.Sprintf("BR-%08d", f.nextBizID),
+		id: newUUID(), number: fmt.Sprintf("BR-%08d", f.nextBizID),
 		tenant: c.tenant.key, owner: c.user, typeID: typeID, status: StatusPendingApproval, created: f.now(),
 	}
 	f.bizRequests.put(bizKey(c.tenant.key, br.id), br)
 	data := map[string]any{
-		"id":                f.nextBizID,
+		"id":                br.id, // a UUID string, as Vlens issues
 		"requestNumber":     br.number,
 		"requestTypeId":     typeID,
 		"requeststatus":     br.status,
@@ -308,7 +308,7 @@ func handleValidateOTP(f *Fake, c *call) *response {
 	f.otpRequests.delete(key)
 	br.status = StatusCustomerSigned
 	return success(c.ep.casing, map[string]any{
-		"id":                idValue(br.id),
+		"id":                br.id,
 		"requeststatus":     br.status,
 		"requestStatusName": statusName(br.status),
 	}, nil)
@@ -324,21 +324,13 @@ func handleGetBusinessRequest(f *Fake, c *call) *response {
 		return messageFailure(msgRequestNotFound)
 	}
 	return success(c.ep.casing, map[string]any{
-		"id":                idValue(br.id),
+		"id":                br.id,
 		"requestNumber":     br.number,
 		"requestTypeId":     br.typeID,
 		"requeststatus":     br.status,
 		"requestStatusName": statusName(br.status),
 		"creationTime":      br.created.UTC().Format(time.RFC3339),
 	}, nil)
-}
-
-// idValue renders a numeric id as a number, a sandbox id as a string.
-func idValue(id string) any {
-	if n, err := strconv.Atoi(id); err == nil {
-		return n
-	}
-	return id
 }
 
 // distanceKm is the great-circle distance between a and b.

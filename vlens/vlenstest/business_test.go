@@ -4,7 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/url"
-	"strconv"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -27,12 +27,14 @@ func (b *testBundle) createRequest(t *testing.T, token string) string {
 	r := b.post(t, pathCreate+"1", token, createBody(map[string]any{"accountType": "savings"}))
 	wantSuccess(t, r)
 	v, _ := r.get("data.id")
-	id, ok := v.(float64)
-	if !ok {
-		t.Fatalf("data.id = %v, want a number", v)
+	id, ok := v.(string)
+	if !ok || !uuidPattern.MatchString(id) {
+		t.Fatalf("data.id = %#v, want a UUID string (as Vlens issues)", v)
 	}
-	return strconv.Itoa(int(id))
+	return id
 }
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestBusinessSigningFlow(t *testing.T) {
 	t.Parallel()
@@ -61,7 +63,10 @@ func TestBusinessSigningFlow(t *testing.T) {
 	if cr.str(t, "data.requestStatusName") != "Pending Approval" || cr.str(t, "data.requestNumber") == "" {
 		t.Fatalf("create data %s", cr.short())
 	}
-	id := strconv.Itoa(int(func() float64 { v, _ := cr.get("data.id"); return v.(float64) }()))
+	id := cr.str(t, "data.id")
+	if !uuidPattern.MatchString(id) {
+		t.Fatalf("data.id = %q, want a UUID", id)
+	}
 
 	st := b.get(t, pathGetBusinessReq+id, token)
 	wantSuccess(t, st)
@@ -69,8 +74,7 @@ func TestBusinessSigningFlow(t *testing.T) {
 		t.Fatalf("requeststatus = %v, want 2 (approved at once)", v)
 	}
 
-	numericID, _ := strconv.Atoi(id) // Vlens ids are numbers; strings work too
-	otp := b.post(t, pathRequestOTP, token, map[string]any{"geoLocation": giza, "userDeviceUtcTime": deviceTime, "requestId": numericID})
+	otp := b.post(t, pathRequestOTP, token, map[string]any{"geoLocation": giza, "userDeviceUtcTime": deviceTime, "requestId": id})
 	wantSuccess(t, otp)
 	otpID := otp.str(t, "data.otpRequestId")
 	if got := b.srv.OTPsSent(id); got != 1 {
@@ -271,5 +275,41 @@ func TestDistanceKm(t *testing.T) {
 		if got := distanceKm(tc.a, tc.b); math.Abs(got-tc.km) > 2 {
 			t.Errorf("distanceKm(%v, %v) = %.1f, want %.1f", tc.a, tc.b, got, tc.km)
 		}
+	}
+}
+
+// The record of a call names the ids its body sent, in their JSON type, and
+// GetBusinessRequestById finds a request by its UUID in the path.
+func TestRecordedBusinessIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	token := b.userToken("ids-user")
+	id := b.createRequest(t, token)
+	otpID := b.post(t, pathRequestOTP, token, map[string]any{"geoLocation": cairo, "userDeviceUtcTime": deviceTime, "requestId": id}).
+		str(t, "data.otpRequestId")
+	wantSuccess(t, b.post(t, pathValidateOTP, token, map[string]any{
+		"geoLocation": cairo, "userDeviceUtcTime": deviceTime, "otpRequestId": otpID, "otpCode": OTPCodeDefault, "requestId": id,
+	}))
+	st := b.get(t, pathGetBusinessReq+id, token)
+	wantSuccess(t, st)
+	if got := st.str(t, "data.id"); got != id {
+		t.Fatalf("GetBusinessRequestById data.id = %q, want %q", got, id)
+	}
+	// A number is recorded bare: the fake does not know it, like Vlens.
+	wantFailure(t, b.post(t, pathRequestOTP, token, map[string]any{"geoLocation": cairo, "userDeviceUtcTime": deviceTime, "requestId": 77}),
+		200, nil, "Business request not found")
+
+	recs := b.srv.Requests()
+	want := []BodyIDs{{}, {RequestID: `"` + id + `"`}, {RequestID: `"` + id + `"`, OTPRequestID: `"` + otpID + `"`}, {}, {RequestID: `77`}}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	for i, r := range recs {
+		if r.IDs != want[i] {
+			t.Errorf("record %d (%s %s) ids = %+v, want %+v", i, r.Method, r.Path, r.IDs, want[i])
+		}
+	}
+	if got := recs[3].Path; got != pathGetBusinessReq+id {
+		t.Errorf("status path = %q", got)
 	}
 }

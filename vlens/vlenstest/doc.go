@@ -58,7 +58,9 @@
 //     liveness step verifies them; see SetUserVerified), else "User not
 //     eligible ...". Types 1 (accountType required), 2 (amount, tenorMonths
 //     required) and 3 exist; others are "Business request type not found".
-//     Create answers requeststatus 1 "Pending Approval"; the request is then
+//     Create answers data.id, a UUID string as at Vlens, and requeststatus 1
+//     "Pending Approval"; the later steps take that id back as requestId (a
+//     string; the records show it in Request.IDs). The request is then
 //     approved (2) at once unless Options.ManualApproval (see
 //     SetBusinessRequestStatus). StepRequestOtp needs status 2 and answers
 //     data{otpRequestId}; every success counts one SMS (OTPsSent): a retry

@@ -153,7 +153,8 @@ func (f *Fake) Requests() []Request {
 }
 
 // OTPsSent returns how many OTP SMS StepRequestOtp has sent for the business
-// request requestID (its decimal id, or its "sandbox:..." id).
+// request requestID (its id as Create returned it, a UUID, or its
+// "sandbox:..." id).
 func (f *Fake) OTPsSent(requestID string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

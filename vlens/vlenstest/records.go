@@ -9,7 +9,10 @@ type Request struct {
 	// RequestID is the X-Request-Id header the caller sent.
 	RequestID string `json:"x_request_id,omitempty"`
 	Method    string `json:"method"`
-	Path      string `json:"path"`
+	// Path is the URL path as received, path-unescaped.
+	Path string `json:"path"`
+	// IDs are the ids Vlens issues that the body named.
+	IDs BodyIDs `json:"ids,omitzero"`
 	// Tenant is the tenant the ApiKey belongs to; empty when the key was
 	// missing or unknown.
 	Tenant string `json:"tenant,omitempty"`
@@ -30,6 +33,17 @@ type Request struct {
 	Fault string `json:"fault,omitempty"`
 	// Latency is the random latency added (Faults latency=...).
 	Latency time.Duration `json:"latency_ns,omitempty"`
+}
+
+// BodyIDs are the ids Vlens issues as a request body sent them, each as its
+// JSON text: a string id quoted (`"5f2c…"`), a number bare (`77`), so a
+// test sees the JSON type that was sent; empty when the body had none.
+type BodyIDs struct {
+	RequestID     string `json:"requestId,omitempty"`
+	OTPRequestID  string `json:"otpRequestId,omitempty"`
+	TransactionID string `json:"transaction_id,omitempty"`
+	// VerifyRequestID is the request_id of the verification calls.
+	VerifyRequestID string `json:"request_id,omitempty"`
 }
 
 // Injection records one injected failure or delay: a random fault, or a

@@ -45,7 +45,24 @@ func (f *Fake) readBody(c *call) *response {
 		return validationFailure(description{Field: "body", Message: "the request body must be a JSON object"})
 	}
 	c.body, c.fields = body, fields
+	c.rec.IDs = idsOf(fields)
 	return nil
+}
+
+// idsOf returns the ids of a decoded body as JSON text.
+func idsOf(fields map[string]any) BodyIDs {
+	text := func(k string) string {
+		v, ok := fields[k]
+		if !ok {
+			return ""
+		}
+		b, _ := json.Marshal(v) // a json.Number stays bare, a string quoted
+		return string(b)
+	}
+	return BodyIDs{
+		RequestID: text("requestId"), OTPRequestID: text("otpRequestId"),
+		TransactionID: text("transaction_id"), VerifyRequestID: text("request_id"),
+	}
 }
 
 func decodeObject(body []byte) (map[string]any, error) {
