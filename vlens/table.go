@@ -269,6 +269,11 @@ const (
 	CheckBodyNotJSON = "body_not_json"
 	// CheckUnknownCode: error_code is set but not in the table.
 	CheckUnknownCode = "unknown_code"
+	// CheckUnknownCodeServerError: an HTTP 5xx whose error_code the table
+	// does not know. A server error is retried; the category stays unknown
+	// so that a persisting one is dead-lettered (retries exhausted) with the
+	// code visible and counted.
+	CheckUnknownCodeServerError = "unknown_code_server_error"
 	// CheckUnknownStatus: a non-2xx status without a code that the table
 	// does not know (and is not 5xx).
 	CheckUnknownStatus = "unknown_status"
@@ -292,7 +297,7 @@ const (
 
 // CheckNames lists every check name, in a stable order.
 var CheckNames = []string{
-	CheckBodyNotJSON, CheckUnknownCode, CheckUnknownStatus, CheckServicesValidation,
+	CheckBodyNotJSON, CheckUnknownCode, CheckUnknownCodeServerError, CheckUnknownStatus, CheckServicesValidation,
 	CheckLivenessFailed, CheckSRCInvalid, CheckFieldErrors, CheckNetwork, CheckMessageWithoutData,
 }
 
@@ -780,25 +785,26 @@ const (
 	resSigningOTP      = "Request a new OTP via `StepRequestOtp`"
 	resFormField       = "Inspect the field list from `GetBusinessRequestTypeTemplateFields`"
 
-	resRetry          = "Retry with exponential backoff (e.g. 500ms → 1s → 2s → 4s, max 3 attempts); if it persists, contact support@vlenseg.com with the endpoint, request, response, tenant and UTC time"
-	resNotJSON        = "Vlens or a gateway in front of it answered without a JSON envelope: retry with exponential backoff; if it persists, contact support@vlenseg.com with the endpoint, tenant and UTC time"
-	resAccount        = "Check the bundle, subscription and balance in the Vlens portal"
-	resTooManyTrials  = "Too many trials: wait before retrying; if it persists, check the tenant's limits with Vlens"
-	resRateLimited    = "Rate limited by Vlens: retry after Retry-After; lower the tenant's rate_per_second / rate_per_minute if it recurs"
-	resUnknownCode    = "Unknown Vlens error code, not retried: contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket), then add the code to the classification table"
-	resUnknownMessage = "Vlens answered with an error message it gives no code for, not retried: read error_message, fix the request, and add a message rule to the classification table so the cause gets its category"
-	resUnknownStatus  = "Unexpected HTTP status from Vlens, not retried: contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket)"
-	resBadRequest     = "Do not retry: fix the request (required fields, valid base64 JPEG/PNG images) — see error_descriptions"
-	resFieldErrors    = "Do not retry: fix the fields listed in error_descriptions"
-	resWrongEndpoint  = "Do not retry: the endpoint does not exist — check VLENS_BASE_URL and the endpoint path"
-	resMediaType      = "Do not retry: send images as base64 JPEG or PNG"
-	resDocExpired     = "The ID document has expired: ask the customer for a valid ID and restart from `verify/id/front`"
-	resIDMismatch     = "The front and back images belong to different IDs: re-capture both sides of the same physical ID, restarting from `verify/id/front`"
-	resNameMismatch   = "The name on the car licence does not match the ID: check that both documents belong to the same person"
-	resUnsupportedDoc = "Do not retry: send a document type this endpoint supports"
-	resImageTooLarge  = "Do not retry: send a JPEG or PNG image under 3 MB (Vlens rejects more than 5 MB)"
-	resTooManyPixels  = "Do not retry: send an image of at most 25 megapixels"
-	resEndpointSide   = "Do not retry: send the front of the ID to the front endpoint and the back to the back endpoint"
+	resRetry                  = "Retry with exponential backoff (e.g. 500ms → 1s → 2s → 4s, max 3 attempts); if it persists, contact support@vlenseg.com with the endpoint, request, response, tenant and UTC time"
+	resNotJSON                = "Vlens or a gateway in front of it answered without a JSON envelope: retry with exponential backoff; if it persists, contact support@vlenseg.com with the endpoint, tenant and UTC time"
+	resAccount                = "Check the bundle, subscription and balance in the Vlens portal"
+	resTooManyTrials          = "Too many trials: wait before retrying; if it persists, check the tenant's limits with Vlens"
+	resRateLimited            = "Rate limited by Vlens: retry after Retry-After; lower the tenant's rate_per_second / rate_per_minute if it recurs"
+	resUnknownCode            = "Unknown Vlens error code, not retried: contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket), then add the code to the classification table"
+	resUnknownCodeServerError = "Unknown Vlens error code on an HTTP 5xx, retried as a server error: it persisted, so contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket), add the code to the classification table, then requeue"
+	resUnknownMessage         = "Vlens answered with an error message it gives no code for, not retried: read error_message, fix the request, and add a message rule to the classification table so the cause gets its category"
+	resUnknownStatus          = "Unexpected HTTP status from Vlens, not retried: contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket)"
+	resBadRequest             = "Do not retry: fix the request (required fields, valid base64 JPEG/PNG images) — see error_descriptions"
+	resFieldErrors            = "Do not retry: fix the fields listed in error_descriptions"
+	resWrongEndpoint          = "Do not retry: the endpoint does not exist — check VLENS_BASE_URL and the endpoint path"
+	resMediaType              = "Do not retry: send images as base64 JPEG or PNG"
+	resDocExpired             = "The ID document has expired: ask the customer for a valid ID and restart from `verify/id/front`"
+	resIDMismatch             = "The front and back images belong to different IDs: re-capture both sides of the same physical ID, restarting from `verify/id/front`"
+	resNameMismatch           = "The name on the car licence does not match the ID: check that both documents belong to the same person"
+	resUnsupportedDoc         = "Do not retry: send a document type this endpoint supports"
+	resImageTooLarge          = "Do not retry: send a JPEG or PNG image under 3 MB (Vlens rejects more than 5 MB)"
+	resTooManyPixels          = "Do not retry: send an image of at most 25 megapixels"
+	resEndpointSide           = "Do not retry: send the front of the ID to the front endpoint and the back to the back endpoint"
 )
 
 // DefaultTable returns a new copy of the built-in table: every code of the
@@ -880,6 +886,7 @@ func DefaultTable() *Table {
 	}
 	check(CheckBodyNotJSON, ClassTransient, CategoryServer, resNotJSON, "")
 	check(CheckUnknownCode, ClassPermanent, CategoryUnknown, resUnknownCode, "")
+	check(CheckUnknownCodeServerError, ClassTransient, CategoryUnknown, resUnknownCodeServerError, "")
 	check(CheckUnknownStatus, ClassPermanent, CategoryUnknown, resUnknownStatus, "")
 	check(CheckServicesValidation, ClassPermanent, CategoryIdentityVerification, resImageQuality, "document checks failed")
 	check(CheckLivenessFailed, ClassPermanent, CategoryIdentityVerification, resLiveness, "liveness failed")

@@ -281,7 +281,7 @@ func TestParseTableBadFile(t *testing.T) {
 			`vlens: classification table: checks["body_not_json"]: class success is not allowed here: this rule only applies to failures`},
 		{"status out of range", `{"http_statuses": {"99": {"class": "permanent"}}}`, `vlens: classification table: http_statuses["99"]: not an HTTP status (100-599)`},
 		{"unknown check", `{"checks": {"fake": {"resolution": "x"}}}`,
-			`vlens: classification table: checks["fake"]: unknown check (want one of "body_not_json", "unknown_code", "unknown_status", "services_validation", "liveness_failed", "src_invalid", "field_errors", "network", "message_without_data")`},
+			`vlens: classification table: checks["fake"]: unknown check (want one of "body_not_json", "unknown_code", "unknown_code_server_error", "unknown_status", "services_validation", "liveness_failed", "src_invalid", "field_errors", "network", "message_without_data")`},
 		{"messages not an array", `{"messages": {}}`, `vlens: classification table: "messages": want an array, got object`},
 		{"message without name", `{"messages": [{"pattern": "x"}]}`, `vlens: classification table: messages[0]: name is required`},
 		{"message without pattern", `{"messages": [{"name": "n", "class": "permanent", "category": "unknown", "resolution": "r"}]}`,
