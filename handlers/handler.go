@@ -111,6 +111,7 @@ type attempt struct {
 type failure struct {
 	verr             *vlens.Error // the failed call; never nil
 	retriesExhausted bool
+	reason           string // deadletter.Record.Reason
 }
 
 // ProcessTask implements asynq.Handler for every vlensq task type.
@@ -169,6 +170,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		// shutdown stopped us before the outcome. Do not call again.
 		return h.succeed(ctx, a, j.Response, nil, "", true)
 	}
+	if !j.InFlight.IsZero() {
+		return h.deadLetter(ctx, a, h.interruptedCall(a, j.InFlight))
+	}
 	if err := h.waitNotBefore(ctx, j.NotBefore); err != nil {
 		return fmt.Errorf("waiting for the retry's due time: %w", err)
 	}
@@ -193,6 +197,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if len(spec.Fields) > 0 {
 		call.Body = body
 	}
+	if err := h.markInFlight(ctx, a); err != nil {
+		return err
+	}
 	resp, err := h.cfg.Vlens.Do(ctx, call)
 	if err == nil {
 		// Vlens has answered: record it even if a shutdown cancels the task
@@ -212,6 +219,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	var verr *vlens.Error
 	if !errors.As(err, &verr) {
 		return fmt.Errorf("call vlens: %w", err)
+	}
+	if f, unknown := h.settleCall(ctx, a, verr); unknown {
+		return h.deadLetter(ctx, a, f)
 	}
 	if ctx.Err() != nil {
 		// Shutdown or the task's deadline: asynq puts the task back (or
@@ -344,6 +354,7 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 		return fmt.Errorf("read attempt history: %w", err)
 	}
 	rec := h.record(a, f, history)
+	rec.Reason = f.reason
 	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, a.task.Payload())
 	if err != nil {
 		// Redis trouble: let asynq retry the task rather than lose it.
@@ -367,6 +378,7 @@ func (h *Handler) publishDeadLetter(ctx context.Context, a *attempt, rec *deadle
 		TaskID: a.id, Type: a.task.Type(), Tenant: rec.Tenant, Queue: a.queue,
 		Status: outcome.StatusDeadLettered, Class: rec.Class, Category: rec.Category, Code: rec.ErrorCode,
 		DeadLetterID: rec.ID, TransactionID: rec.TransactionID, ClientTransactionID: rec.ClientTransactionID,
+		Reason: rec.Reason,
 	}
 	callback := ""
 	if a.payload != nil {
