@@ -104,6 +104,8 @@ type attempt struct {
 	payload  *tasks.Payload
 	spec     tasks.Spec
 	body     map[string]any // the Vlens request body, once built
+	verr     *vlens.Error   // the failed call of this attempt, if any
+	ending   *failure       // the dead letter this attempt tried to write
 	log      zerolog.Logger
 }
 
@@ -133,6 +135,8 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 			h.awaitRedis(ctx)
 		}
 	}()
+	// The retry policy decides how the task ends, never asynq's own budget.
+	defer func() { err = h.bound(ctx, a, err) }()
 	// A panic ends the task as a permanent failure, with its stack in the
 	// dead-letter record: retrying a crash of our own code cannot help.
 	defer func() {
@@ -220,6 +224,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if !errors.As(err, &verr) {
 		return fmt.Errorf("call vlens: %w", err)
 	}
+	a.verr = verr
 	if f, unknown := h.settleCall(ctx, a, verr); unknown {
 		return h.deadLetter(ctx, a, f)
 	}
@@ -239,6 +244,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	switch verr.Class {
 	case vlens.ClassThrottled:
+		if h.throttledTooLong(ctx, a, verr) {
+			return h.deadLetter(ctx, a, h.throttledTooLongFailure(a, verr))
+		}
 		wait := h.policy.ThrottleWait(verr.RetryAfter)
 		h.retryAfter(ctx, a, wait)
 		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
@@ -344,6 +352,7 @@ func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vle
 
 // deadLetter writes the record and the outcome, then archives the task.
 func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
+	a.ending = &f
 	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	if err := h.journalDeadLettering(ctx, a.id); err != nil {

@@ -47,6 +47,10 @@ const (
 	CategoryAccount              Category = "account"
 	CategoryNetwork              Category = "network"
 	CategoryServer               Category = "server"
+	// CategoryInternal marks a failure of vlensq itself rather than of
+	// Vlens (Redis, the image store, a dead-letter or outcome write), ended
+	// after Policy.InternalAttempts or asynq's retry budget.
+	CategoryInternal Category = "internal"
 	// CategoryUnknown marks a code or message the table does not know. Such a
 	// failure is permanent (never retried blindly) and counted, so that a new
 	// Vlens code is noticed and added to the table.
@@ -57,7 +61,7 @@ const (
 var Categories = []Category{
 	CategoryAuthentication, CategoryRegistration, CategoryIdentityVerification,
 	CategoryBusinessRequest, CategoryValidation, CategoryAccount,
-	CategoryNetwork, CategoryServer, CategoryUnknown,
+	CategoryNetwork, CategoryServer, CategoryUnknown, CategoryInternal,
 }
 
 // Valid reports whether c is a known non-empty category.
