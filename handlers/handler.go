@@ -50,6 +50,10 @@ type Config struct {
 	// (2 min); the attempt's context (shutdown, lease, deadline) ends it
 	// sooner.
 	RedisWaitMax time.Duration
+	// Requeue, when set, turns a run of an archived dead-lettered task (the
+	// "Run" button of Asynqmon) into a dead-letter requeue through it (see
+	// deadletter.RequeueOptions.Enqueue); unset, such a run is refused.
+	Requeue func(ctx context.Context, rec *deadletter.Record, payload []byte, newTaskID string) error
 }
 
 // Handler processes every vlensq task type.
@@ -281,6 +285,7 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	pipe := h.rdb.Pipeline()
 	seenCmd := pipe.Get(ctx, h.cfg.Outcomes.SeenKey(a.id))
 	jCmd := pipe.HGetAll(ctx, journalKey(a.id))
+	dlCmd := pipe.Get(ctx, h.cfg.DeadLetters.TaskKey(a.id))
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	v, serr := seenCmd.Bytes()
 	st, dlID, seen, err := outcome.DecodeSeen(a.id, v, serr)
@@ -290,13 +295,17 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	if seen {
 		a.log.Info().Str("status", string(st)).Msg("task already ended; nothing to do")
 		if st == outcome.StatusDeadLettered {
-			return true, journal{}, fmt.Errorf("already dead-lettered as %s: %w", dlID, asynq.SkipRetry)
+			return true, journal{}, h.rerunDeadLettered(ctx, a, dlID)
 		}
 		return true, journal{}, nil
 	}
 	j, err := journalOf(jCmd.Val(), jCmd.Err())
 	if err != nil {
 		return true, journal{}, fmt.Errorf("read task journal: %w", err)
+	}
+	if dlID := dlCmd.Val(); dlID != "" && !j.DeadLettering {
+		// Dead-lettered long ago (the outcome marker has expired).
+		return true, journal{}, h.rerunDeadLettered(ctx, a, dlID)
 	}
 	if !j.DeadLettering {
 		return false, j, nil
