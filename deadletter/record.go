@@ -49,7 +49,28 @@ type Record struct {
 	RequestID           string    `json:"request_id"`
 	// Requeued lists every requeue of this record, oldest first.
 	Requeued []Requeue `json:"requeued"`
+
+	// Reason says why a failure that is not permanent still ended here, when
+	// it is not simply retries_exhausted: ReasonOutcomeUnknown,
+	// ReasonThrottledTooLong or ReasonAttemptBudget. Empty otherwise.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Values of Record.Reason.
+const (
+	// ReasonOutcomeUnknown: a call that must not be repeated (an OTP
+	// request, a business request) was sent and no usable answer came back,
+	// so it may have taken effect; it was not sent again. The resolution says
+	// what to check before requeueing.
+	ReasonOutcomeUnknown = "outcome_unknown"
+	// ReasonThrottledTooLong: Vlens (or the local rate limit) kept throttling
+	// the task for longer than the worker's throttle limit.
+	ReasonThrottledTooLong = "throttled_too_long"
+	// ReasonAttemptBudget: the task reached asynq's own retry budget
+	// (MaxRetry) before the retry policy ended it; it is dead-lettered rather
+	// than archived by asynq without a record.
+	ReasonAttemptBudget = "attempt_budget"
+)
 
 // Endpoint is a Vlens call: method and full URL.
 type Endpoint struct {

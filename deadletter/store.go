@@ -136,6 +136,11 @@ func (s *Store) GetByTaskID(ctx context.Context, taskID string) (*Record, error)
 	return s.Get(ctx, id)
 }
 
+// TaskKey is the Redis key holding the id of the record of task taskID, for
+// a caller that reads it in a pipeline of its own (a plain GET; missing when
+// the task has no record).
+func (s *Store) TaskKey(taskID string) string { return s.k.task(taskID) }
+
 // Payload returns the original task payload of record id, for requeueing.
 // It may hold personal data and images: never display or log it.
 func (s *Store) Payload(ctx context.Context, id string) ([]byte, error) {

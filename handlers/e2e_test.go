@@ -50,8 +50,9 @@ type testBundle struct {
 }
 
 type setupOpts struct {
-	policy   handlers.Policy
-	noWorker bool
+	policy       handlers.Policy
+	noWorker     bool
+	vlensTimeout time.Duration // app.Options.VlensTimeout
 }
 
 // fastPolicy keeps the policy's shape (×2, 3 attempts) at a tenth of the
@@ -69,7 +70,8 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		t.Fatal(err)
 	}
 	r := &config.Redis{Client: rdb, ConnOpt: redistest.Opt(t, redistest.DBHandlers), Kind: "standalone"}
-	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: o.policy, DisableRateLimit: true})
+	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: o.policy, DisableRateLimit: true,
+		VlensTimeout: o.vlensTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

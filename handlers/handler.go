@@ -50,6 +50,10 @@ type Config struct {
 	// (2 min); the attempt's context (shutdown, lease, deadline) ends it
 	// sooner.
 	RedisWaitMax time.Duration
+	// Requeue, when set, turns a run of an archived dead-lettered task (the
+	// "Run" button of Asynqmon) into a dead-letter requeue through it (see
+	// deadletter.RequeueOptions.Enqueue); unset, such a run is refused.
+	Requeue func(ctx context.Context, rec *deadletter.Record, payload []byte, newTaskID string) error
 }
 
 // Handler processes every vlensq task type.
@@ -104,6 +108,8 @@ type attempt struct {
 	payload  *tasks.Payload
 	spec     tasks.Spec
 	body     map[string]any // the Vlens request body, once built
+	verr     *vlens.Error   // the failed call of this attempt, if any
+	ending   *failure       // the dead letter this attempt tried to write
 	log      zerolog.Logger
 }
 
@@ -111,6 +117,7 @@ type attempt struct {
 type failure struct {
 	verr             *vlens.Error // the failed call; never nil
 	retriesExhausted bool
+	reason           string // deadletter.Record.Reason
 }
 
 // ProcessTask implements asynq.Handler for every vlensq task type.
@@ -132,6 +139,8 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 			h.awaitRedis(ctx)
 		}
 	}()
+	// The retry policy decides how the task ends, never asynq's own budget.
+	defer func() { err = h.bound(ctx, a, err) }()
 	// A panic ends the task as a permanent failure, with its stack in the
 	// dead-letter record: retrying a crash of our own code cannot help.
 	defer func() {
@@ -169,6 +178,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		// shutdown stopped us before the outcome. Do not call again.
 		return h.succeed(ctx, a, j.Response, nil, "", true)
 	}
+	if !j.InFlight.IsZero() {
+		return h.deadLetter(ctx, a, h.interruptedCall(a, j.InFlight))
+	}
 	if err := h.waitNotBefore(ctx, j.NotBefore); err != nil {
 		return fmt.Errorf("waiting for the retry's due time: %w", err)
 	}
@@ -193,6 +205,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if len(spec.Fields) > 0 {
 		call.Body = body
 	}
+	if err := h.markInFlight(ctx, a); err != nil {
+		return err
+	}
 	resp, err := h.cfg.Vlens.Do(ctx, call)
 	if err == nil {
 		// Vlens has answered: record it even if a shutdown cancels the task
@@ -213,6 +228,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if !errors.As(err, &verr) {
 		return fmt.Errorf("call vlens: %w", err)
 	}
+	a.verr = verr
+	if f, unknown := h.settleCall(ctx, a, verr); unknown {
+		return h.deadLetter(ctx, a, f)
+	}
 	if ctx.Err() != nil {
 		// Shutdown or the task's deadline: asynq puts the task back (or
 		// counts the timeout as a failure); no outcome yet.
@@ -229,6 +248,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	switch verr.Class {
 	case vlens.ClassThrottled:
+		if h.throttledTooLong(ctx, a, verr) {
+			return h.deadLetter(ctx, a, h.throttledTooLongFailure(a, verr))
+		}
 		wait := h.policy.ThrottleWait(verr.RetryAfter)
 		h.retryAfter(ctx, a, wait)
 		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
@@ -263,6 +285,7 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	pipe := h.rdb.Pipeline()
 	seenCmd := pipe.Get(ctx, h.cfg.Outcomes.SeenKey(a.id))
 	jCmd := pipe.HGetAll(ctx, journalKey(a.id))
+	dlCmd := pipe.Get(ctx, h.cfg.DeadLetters.TaskKey(a.id))
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	v, serr := seenCmd.Bytes()
 	st, dlID, seen, err := outcome.DecodeSeen(a.id, v, serr)
@@ -272,13 +295,17 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	if seen {
 		a.log.Info().Str("status", string(st)).Msg("task already ended; nothing to do")
 		if st == outcome.StatusDeadLettered {
-			return true, journal{}, fmt.Errorf("already dead-lettered as %s: %w", dlID, asynq.SkipRetry)
+			return true, journal{}, h.rerunDeadLettered(ctx, a, dlID)
 		}
 		return true, journal{}, nil
 	}
 	j, err := journalOf(jCmd.Val(), jCmd.Err())
 	if err != nil {
 		return true, journal{}, fmt.Errorf("read task journal: %w", err)
+	}
+	if dlID := dlCmd.Val(); dlID != "" && !j.DeadLettering {
+		// Dead-lettered long ago (the outcome marker has expired).
+		return true, journal{}, h.rerunDeadLettered(ctx, a, dlID)
 	}
 	if !j.DeadLettering {
 		return false, j, nil
@@ -335,6 +362,7 @@ func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vle
 
 // deadLetter writes the record and the outcome, then archives the task.
 func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
+	a.ending = &f
 	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	if err := h.journalDeadLettering(ctx, a.id); err != nil {
@@ -345,6 +373,7 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 		return fmt.Errorf("read attempt history: %w", err)
 	}
 	rec := h.record(a, f, history)
+	rec.Reason = f.reason
 	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, a.task.Payload())
 	if err != nil {
 		// Redis trouble: let asynq retry the task rather than lose it.
@@ -369,6 +398,7 @@ func (h *Handler) publishDeadLetter(ctx context.Context, a *attempt, rec *deadle
 		Status: outcome.StatusDeadLettered, Class: rec.Class, Category: rec.Category, Code: rec.ErrorCode,
 		DeadLetterID: rec.ID, TransactionID: rec.TransactionID, ClientTransactionID: rec.ClientTransactionID,
 		RequestID: rec.RequestID,
+		Reason:    rec.Reason,
 	}
 	callback := ""
 	if a.payload != nil {

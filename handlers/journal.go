@@ -34,6 +34,9 @@ type journal struct {
 	// retry times in whole seconds and may release a retry up to a second
 	// early; the handler waits out the rest (see waitNotBefore).
 	NotBefore time.Time
+	// InFlight is when a call that must not be repeated was sent by an
+	// attempt that has not recorded its answer yet (see markInFlight).
+	InFlight time.Time
 }
 
 // Keys share the hash tag {<task id>} so that the journal and the history of
@@ -52,6 +55,9 @@ func journalOf(m map[string]string, err error) (journal, error) {
 	}
 	if ms, err := strconv.ParseInt(m["not_before"], 10, 64); err == nil {
 		j.NotBefore = time.UnixMilli(ms)
+	}
+	if ms, err := strconv.ParseInt(m[inFlightField], 10, 64); err == nil {
+		j.InFlight = time.UnixMilli(ms)
 	}
 	return j, nil
 }

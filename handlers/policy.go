@@ -18,6 +18,12 @@ const (
 	ThrottleMinDefault  = time.Second
 	ThrottleMaxDefault  = 10 * time.Minute
 	ThrottleJitterRatio = 0.1
+	// InternalAttemptsDefault bounds the attempts of a task failing for
+	// reasons of our own (see Policy.InternalAttempts).
+	InternalAttemptsDefault = 10
+	// ThrottleLimitDefault bounds the time Vlens may keep throttling a task
+	// (see Policy.ThrottleLimit).
+	ThrottleLimitDefault = time.Hour
 )
 
 // Policy is the retry policy of transient and throttled failures.
@@ -41,6 +47,20 @@ type Policy struct {
 	// Throttled waits never use up attempts. Defaults ThrottleMinDefault,
 	// ThrottleMaxDefault.
 	ThrottleMin, ThrottleMax time.Duration
+	// InternalAttempts bounds the attempts of a task that fails for a reason
+	// of our own rather than a Vlens verdict (Redis, the blob store, a
+	// dead-letter or outcome write), including the first; the last such
+	// failure dead-letters the task (category internal, retries_exhausted).
+	// Default InternalAttemptsDefault (10). Whatever it says, a task that
+	// reaches asynq's own budget (MaxRetry) is dead-lettered, never archived
+	// without a record.
+	InternalAttempts int
+	// ThrottleLimit bounds how long Vlens may keep throttling a task (429,
+	// 4003), counted from its first throttled answer; the next throttled
+	// answer after it dead-letters the task as throttled_too_long. Waits for
+	// the local rate limit do not count (they are our own backlog). Default
+	// ThrottleLimitDefault (1 h).
+	ThrottleLimit time.Duration
 }
 
 func (p Policy) withDefaults() Policy {
@@ -67,6 +87,12 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.ThrottleMax <= 0 {
 		p.ThrottleMax = ThrottleMaxDefault
+	}
+	if p.InternalAttempts <= 0 {
+		p.InternalAttempts = InternalAttemptsDefault
+	}
+	if p.ThrottleLimit <= 0 {
+		p.ThrottleLimit = ThrottleLimitDefault
 	}
 	return p
 }

@@ -39,6 +39,10 @@ type Outcome struct {
 	// requestId; for verification tasks their request_id.
 	RequestID string    `json:"request_id,omitempty"`
 	At        time.Time `json:"at"`
+
+	// Reason is the dead-letter record's reason, e.g. "outcome_unknown"
+	// (see deadletter.Record.Reason); empty for most outcomes.
+	Reason string `json:"reason,omitempty"`
 }
 
 // fields renders o as stream entry fields.
@@ -49,6 +53,9 @@ func (o Outcome) fields() []any {
 		"code", strconv.Itoa(o.Code), "dead_letter_id", o.DeadLetterID,
 		"transaction_id", o.TransactionID, "client_transaction_id", o.ClientTransactionID,
 		"request_id", o.RequestID, "at", o.At.UTC().Format(time.RFC3339Nano),
+	}
+	if o.Reason != "" {
+		f = append(f, "reason", o.Reason)
 	}
 	if len(o.Result) > 0 {
 		f = append(f, "result", string(o.Result))
@@ -65,7 +72,7 @@ func FromFields(v map[string]any) Outcome {
 		TaskID: s("task_id"), Type: s("type"), Tenant: s("tenant"), Queue: s("queue"),
 		Status: Status(s("status")), Class: s("class"), Category: s("category"), Code: code,
 		DeadLetterID: s("dead_letter_id"), TransactionID: s("transaction_id"),
-		ClientTransactionID: s("client_transaction_id"), RequestID: s("request_id"), At: at,
+		ClientTransactionID: s("client_transaction_id"), RequestID: s("request_id"), At: at, Reason: s("reason"),
 	}
 	if r := s("result"); r != "" {
 		o.Result = json.RawMessage(r)

@@ -17,7 +17,8 @@ const (
 	// without spending the task's attempts.
 	ClassThrottled Class = "throttled"
 	// ClassPermanent: validation, identity, registration, business, account and
-	// configuration errors, and every unknown code; never retried.
+	// configuration errors, and every unknown code (except on an HTTP 5xx,
+	// where an unknown code is transient); never retried.
 	ClassPermanent Class = "permanent"
 )
 
@@ -47,9 +48,14 @@ const (
 	CategoryAccount              Category = "account"
 	CategoryNetwork              Category = "network"
 	CategoryServer               Category = "server"
+	// CategoryInternal marks a failure of vlensq itself rather than of
+	// Vlens (Redis, the image store, a dead-letter or outcome write), ended
+	// after Policy.InternalAttempts or asynq's retry budget.
+	CategoryInternal Category = "internal"
 	// CategoryUnknown marks a code or message the table does not know. Such a
-	// failure is permanent (never retried blindly) and counted, so that a new
-	// Vlens code is noticed and added to the table.
+	// failure is permanent (never retried blindly), except on an HTTP 5xx
+	// where it is retried as a server error, and counted when dead-lettered,
+	// so that a new Vlens code is noticed and added to the table.
 	CategoryUnknown Category = "unknown"
 )
 
@@ -57,7 +63,7 @@ const (
 var Categories = []Category{
 	CategoryAuthentication, CategoryRegistration, CategoryIdentityVerification,
 	CategoryBusinessRequest, CategoryValidation, CategoryAccount,
-	CategoryNetwork, CategoryServer, CategoryUnknown,
+	CategoryNetwork, CategoryServer, CategoryUnknown, CategoryInternal,
 }
 
 // Valid reports whether c is a known non-empty category.

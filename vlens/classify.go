@@ -24,17 +24,25 @@ import (
 //     5xx, other statuses) is transient/server (check body_not_json). The
 //     Reason names the status and the decode problem.
 //  2. error_code is set and not 0: a code in the table gives its rule, on
-//     any HTTP status (a 422 wraps a Vlens code: the code wins). An unknown
-//     code that is an HTTP status the table knows (the errors page's own
-//     example sends error_code 400) gives that status's rule. Any other
-//     unknown code (also a non-integer one, and the placeholders 1, 101, 1001,
-//     1050 of the examples): on HTTP 401 or 429 the status decides as in step
-//     4 (after the message rules), otherwise permanent/unknown.
+//     any HTTP status (a 422 wraps a Vlens code: the code wins). On an HTTP
+//     5xx nothing else can make the answer permanent: a code that is an HTTP
+//     status the table knows gives that status's rule unless it is
+//     permanent, and any other code is transient/unknown (check
+//     unknown_code_server_error: retried, and if it persists dead-lettered as
+//     retries exhausted with the code visible). Otherwise an unknown code that
+//     is an HTTP status the table knows (the errors page's own example sends
+//     error_code 400) gives that status's rule. Any other unknown code (also
+//     a non-integer one, and the placeholders 1, 101, 1001, 1050 of the
+//     examples): on HTTP 401 or 429 the status decides as in step 4 (after
+//     the message rules), otherwise permanent/unknown.
 //  3. error_code is null or 0 and error_message or a line of
 //     error_descriptions matches a message rule: the first matching rule, in
 //     table order. This carries registration, business-request and
 //     authentication causes that have no code (401 "refresh token expired" is
-//     permanent/authentication, not auth_expired).
+//     permanent/authentication, not auth_expired). On an HTTP 5xx only a
+//     transient or throttled message rule applies; the others are skipped and
+//     the status decides (step 4): a message never makes a server error
+//     permanent.
 //  4. A non-2xx status without a code: its rule in the table (401
 //     auth_expired, 403 permanent/authentication, 400/404/415/422
 //     permanent/validation, 408 and 5xx transient/server, 429
@@ -92,7 +100,18 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 			unknown = "error_code is not an integer"
 		} else if r, ok := t.Codes[code]; ok {
 			return r.verdict(code, reason)
-		} else if r, ok := t.HTTPStatuses[code]; ok {
+		}
+		if isServerError(httpStatus) {
+			// A 5xx is a server error whatever its body says: only a code the
+			// table knows (above) can make it permanent. An unknown code is
+			// retried like any server error, and keeps category unknown so
+			// that, if it persists, the dead letter shows and counts it.
+			if r, ok := t.HTTPStatuses[code]; ok && env.ErrorCodeText == "" && r.Class != ClassPermanent {
+				return r.verdict(code, reason+" (an HTTP status), "+status)
+			}
+			return t.check(CheckUnknownCodeServerError).verdict(code, unknown+", "+status)
+		}
+		if r, ok := t.HTTPStatuses[code]; ok && env.ErrorCodeText == "" {
 			return r.verdict(code, reason+" (an HTTP status)")
 		}
 		if httpStatus == 401 || httpStatus == 429 {
@@ -107,8 +126,9 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 		return t.check(CheckUnknownCode).verdict(code, unknown)
 	}
 
-	// 3. A message rule.
-	if v, ok := t.matchMessage(path, env); ok {
+	// 3. A message rule. On a 5xx only one that retries (transient or
+	// throttled) applies: a message never makes a server error permanent.
+	if v, ok := t.matchMessage(path, env); ok && (!isServerError(httpStatus) || v.Class == ClassTransient || v.Class == ClassThrottled) {
 		return v
 	}
 
@@ -117,7 +137,7 @@ func (t *Table) ClassifyEndpoint(path string, httpStatus int, env *Envelope, dec
 		if r, ok := t.HTTPStatuses[httpStatus]; ok {
 			return r.verdict(0, status)
 		}
-		if httpStatus >= 500 && httpStatus <= 599 {
+		if isServerError(httpStatus) {
 			if r, ok := t.HTTPStatuses[500]; ok {
 				return r.verdict(0, status)
 			}
@@ -238,3 +258,6 @@ func (v Verdict) Retryable() bool {
 	}
 	return false
 }
+
+// isServerError reports an HTTP 5xx.
+func isServerError(status int) bool { return status >= 500 && status <= 599 }

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -346,6 +348,7 @@ func (c *Client) do(ctx context.Context, call Call) (*Response, *Error) {
 		// text and class are the refresh's, which Unwrap returns.
 		out := c.rebase(re, method, target)
 		out.HTTPStatus, out.RequestID, out.Envelope, out.Body, out.BodyTruncated = e.HTTPStatus, e.RequestID, e.Envelope, e.Body, e.BodyTruncated
+		out.Sent, out.refused = e.Sent, true // Vlens refused the call: 401
 		setVerdict(resp, out)
 		return resp, out
 	}
@@ -444,9 +447,17 @@ func (c *Client) send(ctx context.Context, ex exchange) (*Response, *Error) {
 		req.Header.Set("Authorization", "Bearer "+ex.bearer)
 	}
 
+	// Whether the request reached a connection decides if a failed call of
+	// a non-idempotent type may be repeated (Error.NotProcessed).
+	var sent atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteHeaders: func() { sent.Store(true) },
+	}))
 	hr, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, c.transportError(ex.method, ex.url, requestID, err)
+		e := c.transportError(ex.method, ex.url, requestID, err)
+		e.Sent = sent.Load()
+		return nil, e
 	}
 	defer hr.Body.Close()
 	raw, truncated, readErr := readBounded(hr.Body, c.cfg.MaxResponseBytes)
@@ -456,7 +467,7 @@ func (c *Client) send(ctx context.Context, ex exchange) (*Response, *Error) {
 	switch {
 	case readErr != nil:
 		e := c.transportError(ex.method, ex.url, requestID, readErr)
-		e.HTTPStatus, e.Body = hr.StatusCode, raw
+		e.HTTPStatus, e.Body, e.Sent = hr.StatusCode, raw, true
 		resp.Verdict = e.Verdict()
 		return resp, e
 	case truncated:
@@ -475,7 +486,7 @@ func (c *Client) send(ctx context.Context, ex exchange) (*Response, *Error) {
 	e := &Error{
 		Method: ex.method, URL: ex.url, HTTPStatus: hr.StatusCode, RequestID: requestID,
 		Code: v.Code, Class: v.Class, Category: v.Category, Resolution: v.Resolution, Reason: v.Reason,
-		Envelope: resp.Envelope, Body: raw, BodyTruncated: truncated,
+		Envelope: resp.Envelope, Body: raw, BodyTruncated: truncated, Sent: true,
 		// A Retry-After header wins when it asks for longer than the rule.
 		RetryAfter: max(ParseRetryAfter(hr.Header.Get("Retry-After"), c.cfg.Now()), v.RetryAfter),
 	}

@@ -45,3 +45,16 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Verdict() Verdict {
 	return Verdict{Class: e.Class, Category: e.Category, Resolution: e.Resolution, Code: e.Code, Reason: e.Reason, RetryAfter: e.RetryAfter}
 }
+
+// NotProcessed reports that Vlens provably did not act on the call, so that
+// repeating a call that is not idempotent (an OTP request, a business request)
+// cannot do it twice: nothing was sent (Sent is false: the limiter refused,
+// no token, the connection could not be made), or Vlens answered that it did
+// not take the call (throttled: HTTP 429 or code 4003; a 401 whose token
+// refresh failed). Any other failure of
+// a call that was sent (timeout or reset after the request was written, a
+// 502/504 from a gateway, a body cut short, a 5xx) leaves the outcome
+// unknown: the call may have taken effect.
+func (e *Error) NotProcessed() bool {
+	return !e.Sent || e.refused || e.Class == ClassThrottled
+}

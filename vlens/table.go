@@ -269,6 +269,11 @@ const (
 	CheckBodyNotJSON = "body_not_json"
 	// CheckUnknownCode: error_code is set but not in the table.
 	CheckUnknownCode = "unknown_code"
+	// CheckUnknownCodeServerError: an HTTP 5xx whose error_code the table
+	// does not know. A server error is retried; the category stays unknown
+	// so that a persisting one is dead-lettered (retries exhausted) with the
+	// code visible and counted.
+	CheckUnknownCodeServerError = "unknown_code_server_error"
 	// CheckUnknownStatus: a non-2xx status without a code that the table
 	// does not know (and is not 5xx).
 	CheckUnknownStatus = "unknown_status"
@@ -292,7 +297,7 @@ const (
 
 // CheckNames lists every check name, in a stable order.
 var CheckNames = []string{
-	CheckBodyNotJSON, CheckUnknownCode, CheckUnknownStatus, CheckServicesValidation,
+	CheckBodyNotJSON, CheckUnknownCode, CheckUnknownCodeServerError, CheckUnknownStatus, CheckServicesValidation,
 	CheckLivenessFailed, CheckSRCInvalid, CheckFieldErrors, CheckNetwork, CheckMessageWithoutData,
 }
 
@@ -801,6 +806,10 @@ const (
 	resEndpointSide   = "Do not retry: send the front of the ID to the front endpoint and the back to the back endpoint"
 )
 
+// resUnknownCodeServerError is the resolution of check
+// unknown_code_server_error.
+const resUnknownCodeServerError = "Unknown Vlens error code on an HTTP 5xx, retried as a server error: it persisted, so contact support@vlenseg.com with the endpoint, the redacted request, the full response, the tenant and the UTC time (vlensq dlq show --ticket), add the code to the classification table, then requeue"
+
 // DefaultTable returns a new copy of the built-in table: every code of the
 // Vlens code table, the HTTP statuses Vlens and its gateways use, the checks,
 // and a message pattern for every cause on the Vlens errors page. The
@@ -880,6 +889,7 @@ func DefaultTable() *Table {
 	}
 	check(CheckBodyNotJSON, ClassTransient, CategoryServer, resNotJSON, "")
 	check(CheckUnknownCode, ClassPermanent, CategoryUnknown, resUnknownCode, "")
+	check(CheckUnknownCodeServerError, ClassTransient, CategoryUnknown, resUnknownCodeServerError, "")
 	check(CheckUnknownStatus, ClassPermanent, CategoryUnknown, resUnknownStatus, "")
 	check(CheckServicesValidation, ClassPermanent, CategoryIdentityVerification, resImageQuality, "document checks failed")
 	check(CheckLivenessFailed, ClassPermanent, CategoryIdentityVerification, resLiveness, "liveness failed")

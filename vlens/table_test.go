@@ -260,7 +260,7 @@ func TestParseTableBadFile(t *testing.T) {
 		{"unknown class", `{"codes": {"3011": {"class": "perm"}}}`,
 			`vlens: classification table: codes["3011"]: class "perm" is not one of "success", "auth_expired", "transient", "throttled", "permanent"`},
 		{"unknown category", `{"codes": {"3011": {"category": "identity"}}}`,
-			`vlens: classification table: codes["3011"]: category "identity" is not one of "authentication", "registration", "identity_verification", "business_request", "validation", "account", "network", "server", "unknown"`},
+			`vlens: classification table: codes["3011"]: category "identity" is not one of "authentication", "registration", "identity_verification", "business_request", "validation", "account", "network", "server", "unknown", "internal"`},
 		{"unknown field", `{"codes": {"3011": {"clas": "permanent"}}}`, `vlens: classification table: codes["3011"]: unknown field "clas"`},
 		{"wrong field type", `{"codes": {"3011": {"resolution": 5}}}`, `vlens: classification table: codes["3011"]: resolution: want a string, got number`},
 		{"entry not an object", `{"codes": {"3011": "permanent"}}`, `vlens: classification table: codes["3011"]: want an object, got string`},
@@ -281,7 +281,7 @@ func TestParseTableBadFile(t *testing.T) {
 			`vlens: classification table: checks["body_not_json"]: class success is not allowed here: this rule only applies to failures`},
 		{"status out of range", `{"http_statuses": {"99": {"class": "permanent"}}}`, `vlens: classification table: http_statuses["99"]: not an HTTP status (100-599)`},
 		{"unknown check", `{"checks": {"fake": {"resolution": "x"}}}`,
-			`vlens: classification table: checks["fake"]: unknown check (want one of "body_not_json", "unknown_code", "unknown_status", "services_validation", "liveness_failed", "src_invalid", "field_errors", "network", "message_without_data")`},
+			`vlens: classification table: checks["fake"]: unknown check (want one of "body_not_json", "unknown_code", "unknown_code_server_error", "unknown_status", "services_validation", "liveness_failed", "src_invalid", "field_errors", "network", "message_without_data")`},
 		{"messages not an array", `{"messages": {}}`, `vlens: classification table: "messages": want an array, got object`},
 		{"message without name", `{"messages": [{"pattern": "x"}]}`, `vlens: classification table: messages[0]: name is required`},
 		{"message without pattern", `{"messages": [{"name": "n", "class": "permanent", "category": "unknown", "resolution": "r"}]}`,
@@ -293,7 +293,7 @@ func TestParseTableBadFile(t *testing.T) {
 		{"new message without class", `{"messages": [{"name": "n", "pattern": "x"}]}`, `vlens: classification table: messages[0] ("n"): class is required for a new rule`},
 		{"duplicate message", `{"messages": [{"name": "invalid otp"}, {"name": "invalid otp"}]}`, `vlens: classification table: messages[1] ("invalid otp"): duplicate name`},
 		{"bad override of a default message", `{"messages": [{"name": "invalid otp", "category": "nope"}]}`,
-			`vlens: classification table: messages[0] ("invalid otp"): category "nope" is not one of "authentication", "registration", "identity_verification", "business_request", "validation", "account", "network", "server", "unknown"`},
+			`vlens: classification table: messages[0] ("invalid otp"): category "nope" is not one of "authentication", "registration", "identity_verification", "business_request", "validation", "account", "network", "server", "unknown", "internal"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

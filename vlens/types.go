@@ -127,4 +127,12 @@ type Error struct {
 	// Err is the transport error (timeout, reset, ...), nil when a response
 	// arrived. Unwrap returns it.
 	Err error `json:"-"`
+	// Sent reports that the request's headers were written to a connection
+	// to Vlens: from then on Vlens may have acted on the call even when no
+	// answer arrived. It is false when the call failed before (limiter, token,
+	// dial, DNS, refused connection). See NotProcessed.
+	Sent bool `json:"-"`
+	// refused marks a call Vlens answered without acting on it (a 401 whose
+	// token refresh then failed).
+	refused bool
 }

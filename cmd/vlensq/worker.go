@@ -78,6 +78,8 @@ func bindPolicy(f flagSet, p *handlers.Policy) {
 	f.DurationVar(&p.BaseDelay, "retry-base", envDuration("VLENSQ_RETRY_BASE", handlers.BaseDelayDefault), "first retry delay (env VLENSQ_RETRY_BASE)")
 	f.DurationVar(&p.MaxDelay, "retry-max", envDuration("VLENSQ_RETRY_MAX", handlers.MaxDelayDefault), "retry delay cap (env VLENSQ_RETRY_MAX)")
 	f.Float64Var(&p.Jitter, "retry-jitter", envFloat("VLENSQ_RETRY_JITTER", handlers.JitterDefault), "fraction taken off each delay at random, 0 to <1; negative disables (env VLENSQ_RETRY_JITTER)")
+	f.DurationVar(&p.ThrottleLimit, "throttle-limit", envDuration("VLENSQ_THROTTLE_LIMIT", handlers.ThrottleLimitDefault), "how long Vlens may keep throttling a task (429, 4003) before it is dead-lettered as throttled_too_long (env VLENSQ_THROTTLE_LIMIT)")
+	f.IntVar(&p.InternalAttempts, "internal-attempts", envInt("VLENSQ_INTERNAL_ATTEMPTS", handlers.InternalAttemptsDefault), "attempts of a task failing for a reason of vlensq's own (Redis, image store) before it is dead-lettered with category internal (env VLENSQ_INTERNAL_ATTEMPTS)")
 }
 
 func runWorker(ctx context.Context, g *globals, o *workerOpts) error {

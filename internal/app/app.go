@@ -142,7 +142,7 @@ func New(o Options) (*App, error) {
 	a.Callbacks = outcome.NewCallbackHandler(outcome.CallbackConfig{Secret: o.CallbackSecret})
 	a.Handler, err = handlers.New(handlers.Config{
 		Redis: rdb, Vlens: a.Vlens, Blobs: a.Blobs, DeadLetters: a.DLQ, Outcomes: a.Outcomes,
-		Policy: o.Policy, Metrics: o.Metrics, Logger: &log,
+		Policy: o.Policy, Metrics: o.Metrics, Logger: &log, Requeue: a.RequeueFunc(),
 	})
 	if err != nil {
 		return nil, err
