@@ -132,13 +132,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 			h.awaitRedis(ctx)
 		}
 	}()
-	// A panic ends the task as a permanent failure, with its stack in the
-	// dead-letter record: retrying a crash of our own code cannot help.
+	// A panic ends the task as a permanent failure: retrying a crash of our
+	// own code cannot help. The stack goes to the log only, never to the
+	// record, ticket or UI shown to support.
 	defer func() {
 		if r := recover(); r != nil {
-			stack := strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")
+			a.log.Error().Strs("stack", strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")).Msg("panic in handler")
 			verr := h.localError(a, vlens.ClassPermanent, vlens.CategoryServer, fmt.Sprintf("panic in handler: %v", r))
-			verr.Descriptions = stack
 			err = h.deadLetter(ctx, a, failure{verr: verr})
 		}
 	}()
@@ -344,7 +344,7 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 		return fmt.Errorf("read attempt history: %w", err)
 	}
 	rec := h.record(a, f, history)
-	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, a.task.Payload())
+	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, requeuePayload(a.task.Payload()))
 	if err != nil {
 		// Redis trouble: let asynq retry the task rather than lose it.
 		return fmt.Errorf("write dead-letter record: %w", err)
