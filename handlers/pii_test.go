@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
 
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/internal/redistest"
+	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
 )
@@ -140,5 +142,68 @@ func TestDeadLetterKeepsNoOTPCode(t *testing.T) {
 	}
 	if back.OTPRequestID != "otp-req-1" || back.BusinessRequestID != "4711" {
 		t.Errorf("kept payload lost other fields: %s", kept)
+	}
+}
+
+type panickingBlobs struct{}
+
+func (panickingBlobs) Get(context.Context, tasks.BlobRef) ([]byte, error) {
+	panic("blob reader exploded")
+}
+
+// A panic dead-letters the task; its stack goes to the log, never to the
+// record or the ticket support reads.
+func TestPanicStackIsNotInTheTicket(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Client(t, redistest.DBHandlers)
+	prefix := "test-panic-" + t.Name()
+	store, err := deadletter.New(rdb, deadletter.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := zerolog.New(&logs)
+	h := &Handler{rdb: rdb, log: log, policy: Policy{}.withDefaults(), cfg: Config{
+		Redis: rdb, Blobs: panickingBlobs{}, DeadLetters: store, Now: time.Now,
+		Outcomes: outcome.NewPublisher(rdb, nil, outcome.Config{Stream: prefix + ":outcomes"}),
+	}}
+	key := "sha256:" + strings.Repeat("ab", 32)
+	raw, err := json.Marshal(&tasks.Payload{Tenant: "acme", Image: &tasks.Image{Ref: &tasks.BlobRef{Key: key, Size: 10}}, Country: "EG"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := "q-" + prefix
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Queues: map[string]int{queue: 1}, Concurrency: 1,
+		LogLevel: asynq.FatalLevel, ShutdownTimeout: time.Second})
+	if err := srv.Start(h); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	client := asynq.NewClientFromRedisClient(rdb)
+	info, err := client.Enqueue(asynq.NewTask(tasks.TypeOCRIDFront, raw), asynq.Queue(queue), asynq.MaxRetry(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec *deadletter.Record
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if rec, err = store.GetByTaskID(context.Background(), info.ID); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead letter within 10 s: %v", err)
+		}
+	}
+	ticket := deadletter.Ticket(rec)
+	js, _ := json.Marshal(rec)
+	for _, s := range []string{"goroutine", "runtime/debug", ".go:", "panickingBlobs"} {
+		if strings.Contains(ticket, s) || strings.Contains(string(js), s) {
+			t.Errorf("stack fragment %q reaches the record or ticket:\n%s", s, ticket)
+		}
+	}
+	if !strings.Contains(rec.ErrorMessage, "panic in handler: blob reader exploded") {
+		t.Errorf("error_message = %q, want the panic value", rec.ErrorMessage)
+	}
+	if !strings.Contains(logs.String(), "runtime/debug") {
+		t.Errorf("the log lacks the stack: %s", logs.String())
 	}
 }

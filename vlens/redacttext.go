@@ -69,7 +69,8 @@ func replaceKnown(s string, known []string) string {
 		return s
 	}
 	lower := strings.ToLower(s)
-	if len(lower) != len(s) {
+	exact := len(lower) != len(s)
+	if exact {
 		// Case folding changed byte lengths (rare scripts): match exactly.
 		lower = s
 	}
@@ -85,7 +86,7 @@ func replaceKnown(s string, known []string) string {
 	}
 	for _, v := range known {
 		lv := strings.ToLower(v)
-		if lower == s {
+		if exact {
 			lv = v
 		}
 		if lv == "" {
