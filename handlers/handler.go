@@ -45,6 +45,9 @@ type Config struct {
 	JournalTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Results says what a success keeps as its result. Default: the
+	// per-type allow-lists of DefaultResultFields.
+	Results ResultPolicy
 	// RedisWaitMax bounds how long a failed attempt waits for an unreachable
 	// Redis before returning its error to asynq. Default RedisWaitMaxDefault
 	// (2 min); the attempt's context (shutdown, lease, deadline) ends it
@@ -76,6 +79,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	p := cfg.Policy.withDefaults()
 	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Results.validate(); err != nil {
 		return nil, err
 	}
 	cfg.JournalTTL = cmp.Or(cfg.JournalTTL, JournalTTLDefault)
@@ -304,7 +310,7 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // succeed stores the result and publishes the outcome.
 func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vlens.Envelope, requestID string, replayed bool) error {
-	result := resultOf(body, env)
+	result := h.cfg.Results.apply(a.task.Type(), resultOf(body, env))
 	also := h.forgetIn(a.id)
 	if w := a.task.ResultWriter(); w != nil && a.queue != "" {
 		// The result goes in the outcome's pipeline, where asynq's
