@@ -128,6 +128,7 @@ func TestKubernetesManifests(t *testing.T) {
 
 	svc := objs["Service/vlensq-dashboard"]
 	dash := objs["Deployment/vlensq-dashboard"]
+	checkSharedSessionKey(t, dash)
 	if svc == nil || !selects(get(svc, "spec", "selector"), get(dash, "spec", "template", "metadata", "labels")) {
 		t.Fatalf("Service vlensq-dashboard missing or selecting no dashboard pod")
 	}
@@ -306,5 +307,39 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "CGO_ENABLED=0") {
 		t.Errorf("binary is not built static (CGO_ENABLED=0)")
+	}
+}
+
+// checkSharedSessionKey: with more than one dashboard replica, every pod must
+// sign sessions with the same key, from the Secret, required (not optional),
+// and the example Secret must show it.
+func checkSharedSessionKey(t *testing.T, dash map[string]any) {
+	t.Helper()
+	if num(dash, "spec", "replicas") < 2 {
+		return
+	}
+	found := false
+	for _, c := range get(dash, "spec", "template", "spec", "containers").([]any) {
+		envs, _ := get(c, "env").([]any)
+		for _, e := range envs {
+			if str(e, "name") != "VLENSQ_DASHBOARD_SESSION_KEY" {
+				continue
+			}
+			ref := get(e, "valueFrom", "secretKeyRef")
+			if ref == nil || str(ref, "name") != "vlensq" || str(ref, "key") != "VLENSQ_DASHBOARD_SESSION_KEY" || get(ref, "optional") == true {
+				t.Errorf("VLENSQ_DASHBOARD_SESSION_KEY must come, required, from Secret vlensq key VLENSQ_DASHBOARD_SESSION_KEY: %v", e)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the dashboard runs %v replicas without a shared VLENSQ_DASHBOARD_SESSION_KEY: a session signed by one pod is refused by the other", num(dash, "spec", "replicas"))
+	}
+	docs := yamlToJSON(t, filepath.Join("k8s", "secret.example.yaml"))
+	if len(docs) != 1 {
+		t.Fatalf("secret.example.yaml holds %d documents, want 1", len(docs))
+	}
+	if k := str(docs[0], "stringData", "VLENSQ_DASHBOARD_SESSION_KEY"); len(k) < 32 {
+		t.Errorf("secret.example.yaml: VLENSQ_DASHBOARD_SESSION_KEY %q, want an example of 32+ characters", k)
 	}
 }
