@@ -89,6 +89,17 @@ type Config struct {
 	// Logger receives access-control events and failures; secrets and
 	// payloads are never logged. Default: disabled.
 	Logger *zerolog.Logger
+	// LoginFailuresPerIP is how many failed sign-ins (/login) one client
+	// address may make per LoginWindow before it gets 429. Default
+	// LoginFailuresPerIPDefault (20).
+	LoginFailuresPerIP int
+	// LoginFailuresPerUser is how many failed sign-ins one user name may
+	// receive per LoginWindow, from any address. Default
+	// LoginFailuresPerUserDefault (5).
+	LoginFailuresPerUser int
+	// LoginWindow is the window of the sign-in limits. Default
+	// LoginWindowDefault (15 min).
+	LoginWindow time.Duration
 	// Now is the clock (session expiry, relative filter times). Default
 	// time.Now.
 	Now func() time.Time
@@ -100,6 +111,9 @@ func (c Config) withDefaults() Config {
 	c.MaxBulk = cmp.Or(c.MaxBulk, MaxBulkDefault)
 	c.PageSize = cmp.Or(c.PageSize, PageSizeDefault)
 	c.ScrapeTimeout = cmp.Or(c.ScrapeTimeout, ScrapeTimeoutDefault)
+	c.LoginFailuresPerIP = cmp.Or(c.LoginFailuresPerIP, LoginFailuresPerIPDefault)
+	c.LoginFailuresPerUser = cmp.Or(c.LoginFailuresPerUser, LoginFailuresPerUserDefault)
+	c.LoginWindow = cmp.Or(c.LoginWindow, LoginWindowDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -150,6 +164,15 @@ func (c Config) validate() error {
 	}
 	if c.PageSize < 0 || c.PageSize > deadletter.ListLimitMax {
 		errs = append(errs, fmt.Errorf("PageSize %d must be between 1 and %d", c.PageSize, deadletter.ListLimitMax))
+	}
+	if c.LoginFailuresPerIP < 0 {
+		errs = append(errs, fmt.Errorf("LoginFailuresPerIP %d must not be negative", c.LoginFailuresPerIP))
+	}
+	if c.LoginFailuresPerUser < 0 {
+		errs = append(errs, fmt.Errorf("LoginFailuresPerUser %d must not be negative", c.LoginFailuresPerUser))
+	}
+	if c.LoginWindow < 0 {
+		errs = append(errs, fmt.Errorf("LoginWindow %s must not be negative", c.LoginWindow))
 	}
 	if c.ScrapeTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ScrapeTimeout %s must not be negative", c.ScrapeTimeout))

@@ -36,6 +36,7 @@ type Dashboard struct {
 	dummyOnce  sync.Once
 	dummy      []byte
 	basicCache verifiedCache
+	logins     *loginLimiter
 
 	monitoring    *asynqmon.HTTPHandler
 	monitoringCSP string
@@ -63,6 +64,7 @@ func New(cfg Config) (*Dashboard, error) {
 	d := &Dashboard{
 		cfg: cfg, rdb: cfg.Redis.Client, dlq: cfg.DLQ, log: *cfg.Logger,
 		sessionKey: cfg.SessionKey, compare: subtle.ConstantTimeCompare,
+		logins: newLoginLimiter(cfg.LoginFailuresPerIP, cfg.LoginFailuresPerUser, cfg.LoginWindow),
 	}
 	if d.sessionKey == nil {
 		d.sessionKey = make([]byte, 32)

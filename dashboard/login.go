@@ -51,6 +51,21 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	user := strings.TrimSpace(r.PostFormValue("username"))
 	pass := r.PostFormValue("password")
+	ip, now := clientIP(r), d.cfg.Now()
+	limitUser := user
+	if token != "" {
+		limitUser = "" // a token attempt names no user
+	}
+	if wait := d.logins.blocked(ip, limitUser, now); wait > 0 {
+		// Checked before the credentials: a guess made while blocked is not
+		// even tried, so blocking cannot be used to test passwords.
+		d.authFailures.WithLabelValues("login_rate_limited").Inc()
+		d.log.Warn().Str("remote", r.RemoteAddr).Dur("retry_after", wait).Msg("dashboard: sign-in refused, too many failures")
+		w.Header().Set("Retry-After", retryAfterSeconds(wait))
+		d.renderLogin(w, r, http.StatusTooManyRequests, next,
+			"Too many failed sign-ins from this address or for this user: try again in "+retryAfterSeconds(wait)+" seconds.", user)
+		return
+	}
 	var method, who string
 	switch {
 	case token != "" && d.tokenOK(token):
@@ -58,10 +73,14 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	case token == "" && user != "" && d.userOK(user, pass):
 		method, who = loginPassword, user
 	default:
+		d.logins.fail(ip, limitUser, now)
 		d.authFailures.WithLabelValues("login").Inc()
 		d.log.Warn().Str("remote", r.RemoteAddr).Bool("with_token", token != "").Msg("dashboard: sign-in failed")
 		d.renderLogin(w, r, http.StatusUnauthorized, next, "Sign-in failed: check the token, or the user name and password.", user)
 		return
+	}
+	if method == loginPassword {
+		d.logins.succeeded(user)
 	}
 	s, value, err := d.newSession(method, who)
 	if err != nil {

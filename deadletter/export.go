@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -76,10 +77,25 @@ func (s *Store) Export(ctx context.Context, w io.Writer, f Filter, format string
 }
 
 func csvRow(r *Record) []string {
-	return []string{
+	row := []string{
 		r.ID, r.FailedAt.UTC().Format(time.RFC3339Nano), r.Tenant, r.Type, r.Queue, r.TaskID,
 		r.Class, r.Category, strconv.Itoa(r.ErrorCode), r.ErrorMessage, strconv.Itoa(r.HTTPStatus),
 		strconv.Itoa(r.Attempts), r.TransactionID, r.ClientTransactionID, r.RequestID,
 		r.Endpoint.Method, r.Endpoint.URL, r.Resolution,
 	}
+	for i, c := range row {
+		row[i] = csvCell(c)
+	}
+	return row
+}
+
+// csvCell neutralises a cell a spreadsheet would run as a formula (CSV
+// injection, OWASP): a value starting with '=', '+', '-', '@', a tab or a
+// carriage return gets a leading apostrophe. Error messages come from Vlens
+// and echo user input, so they are not trusted.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -28,11 +28,29 @@ func (s *Store) Purge(ctx context.Context, ids []string, f Filter, olderThan tim
 		}
 	}
 	if f.IsZero() {
-		return 0, inputErr("filter", "", "give record ids, a filter or an age (an empty filter would purge every record)")
+		return 0, inputErr("filter", "", "give record ids, a filter or an age (an empty filter would purge every record; use PurgeAll)")
 	}
-	if dryRun {
+	return s.purgeFilter(ctx, f, dryRun, nil)
+}
+
+// PurgeAll deletes every record (dlq purge --all): the explicit form of an
+// empty selection, which Purge refuses. With dryRun it only counts.
+// progress, when set, is called after each batch with the number done and
+// the expected total. A record added meanwhile may survive; running it again
+// deletes what is left (it is idempotent).
+func (s *Store) PurgeAll(ctx context.Context, dryRun bool, progress func(done, total int)) (int, error) {
+	return s.purgeFilter(ctx, Filter{}, dryRun, progress)
+}
+
+func (s *Store) purgeFilter(ctx context.Context, f Filter, dryRun bool, progress func(done, total int)) (int, error) {
+	if dryRun || progress != nil {
 		n, err := s.Count(ctx, f)
-		return int(n), err
+		if err != nil || dryRun {
+			return int(n), err
+		}
+		total := int(n)
+		inner := progress
+		progress = func(done, _ int) { total = max(total, done); inner(done, total) }
 	}
 	removed := 0
 	batch := make([]*Record, 0, EachPageSize)
@@ -40,6 +58,9 @@ func (s *Store) Purge(ctx context.Context, ids []string, f Filter, olderThan tim
 		n, err := s.removeRecords(ctx, batch)
 		removed += n
 		batch = batch[:0]
+		if progress != nil {
+			progress(removed, 0)
+		}
 		return err
 	}
 	err := s.Each(ctx, f, func(r *Record) error {

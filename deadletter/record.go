@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/vlensq/vlensq/vlens"
 )
 
 // Record is one dead-lettered task: everything support needs to understand
@@ -129,7 +131,27 @@ func (rec *Record) normalize(now time.Time) error {
 	if rec.Response, err = cleanBody("response", rec.Response); err != nil {
 		return err
 	}
+	redactText(rec)
 	return nil
+}
+
+// redactText applies vlens.RedactText (without known values: the caller
+// adds the task's own) to the free text of rec: error_message,
+// error_descriptions and a response stored as raw text. It is the store's
+// second line of defence: national ID numbers, phone numbers, e-mail
+// addresses, tokens and the values of sensitive-named fields in a body cut
+// short never reach the list, the ticket or an export.
+func redactText(rec *Record) {
+	rec.ErrorMessage = vlens.RedactText(rec.ErrorMessage, nil)
+	for i, d := range rec.ErrorDescriptions {
+		rec.ErrorDescriptions[i] = vlens.RedactText(d, nil)
+	}
+	var s string
+	if len(rec.Response) > 0 && rec.Response[0] == '"' && json.Unmarshal(rec.Response, &s) == nil {
+		if r := vlens.RedactText(s, nil); r != s {
+			rec.Response, _ = json.Marshal(r)
+		}
+	}
 }
 
 // cleanBody checks that b is JSON (empty means null) and blanks secrets.

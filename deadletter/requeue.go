@@ -31,6 +31,10 @@ type RequeueOptions struct {
 	// the queue already has that task id it should return an error wrapping
 	// ErrTaskExists. Required unless DryRun.
 	Enqueue func(ctx context.Context, rec *Record, payload []byte, newTaskID string) error
+	// All selects every record when no ids and an empty filter are given:
+	// the explicit form of "requeue everything" (dlq requeue --all).
+	// Without it an empty selection is refused.
+	All bool
 	// Force requeues records that were already requeued (a new task id
 	// "<id>:rq<n+1>"). Without it they are skipped, so running the same
 	// requeue twice enqueues each record once.
@@ -90,8 +94,8 @@ func (s *Store) Requeue(ctx context.Context, ids []string, f Filter, opt Requeue
 	if len(ids) > 0 && !f.IsZero() {
 		return rep, inputErr("filter", "", "give record ids or a filter, not both")
 	}
-	if len(ids) == 0 && f.IsZero() {
-		return rep, inputErr("filter", "", "give record ids or a filter (an empty filter would requeue every record)")
+	if len(ids) == 0 && f.IsZero() && !opt.All {
+		return rep, inputErr("filter", "", "give record ids, a filter, or All (an empty filter would requeue every record)")
 	}
 	if opt.RatePerSecond < 0 {
 		return rep, inputErr("rate", strconv.FormatFloat(opt.RatePerSecond, 'g', -1, 64), "must not be negative")

@@ -16,6 +16,12 @@ import (
 // the X-Request-Id of every attempt, the task id and the verdict
 // (class / category / resolution). The task payload is never part of it.
 func Ticket(rec *Record) string {
+	// Records written before the store redacted free text get the same
+	// treatment here.
+	cp := *rec
+	cp.ErrorDescriptions = append([]string(nil), rec.ErrorDescriptions...)
+	redactText(&cp)
+	rec = &cp
 	var b strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 

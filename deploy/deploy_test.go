@@ -128,6 +128,7 @@ func TestKubernetesManifests(t *testing.T) {
 
 	svc := objs["Service/vlensq-dashboard"]
 	dash := objs["Deployment/vlensq-dashboard"]
+	checkSharedSessionKey(t, dash)
 	if svc == nil || !selects(get(svc, "spec", "selector"), get(dash, "spec", "template", "metadata", "labels")) {
 		t.Fatalf("Service vlensq-dashboard missing or selecting no dashboard pod")
 	}
@@ -453,5 +454,41 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "CGO_ENABLED=0") {
 		t.Errorf("binary is not built static (CGO_ENABLED=0)")
+	}
+}
+
+// checkSharedSessionKey: with more than one dashboard replica, every pod must
+// sign sessions with the same key, from the Secret, required (not optional),
+// and the example Secret must show it.
+func checkSharedSessionKey(t *testing.T, dash map[string]any) {
+	t.Helper()
+	if num(dash, "spec", "replicas") < 2 {
+		return
+	}
+	found := false
+	for _, c := range get(dash, "spec", "template", "spec", "containers").([]any) {
+		envs, _ := get(c, "env").([]any)
+		for _, e := range envs {
+			if str(e, "name") != "VLENSQ_DASHBOARD_SESSION_KEY" {
+				continue
+			}
+			ref := get(e, "valueFrom", "secretKeyRef")
+			if ref == nil || str(ref, "name") != "vlensq-dashboard" || str(ref, "key") != "VLENSQ_DASHBOARD_SESSION_KEY" || get(ref, "optional") == true {
+				t.Errorf("VLENSQ_DASHBOARD_SESSION_KEY must come, required, from Secret vlensq-dashboard key VLENSQ_DASHBOARD_SESSION_KEY: %v", e)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the dashboard runs %v replicas without a shared VLENSQ_DASHBOARD_SESSION_KEY: a session signed by one pod is refused by the other", num(dash, "spec", "replicas"))
+	}
+	var key string
+	for _, d := range yamlToJSON(t, filepath.Join("k8s", "secret.example.yaml")) {
+		if str(d, "metadata", "name") == "vlensq-dashboard" {
+			key = str(d, "stringData", "VLENSQ_DASHBOARD_SESSION_KEY")
+		}
+	}
+	if len(key) < 32 {
+		t.Errorf("secret.example.yaml: Secret vlensq-dashboard's VLENSQ_DASHBOARD_SESSION_KEY %q, want an example of 32+ characters", key)
 	}
 }

@@ -70,8 +70,9 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		t.Fatal(err)
 	}
 	r := &config.Redis{Client: rdb, ConnOpt: redistest.Opt(t, redistest.DBHandlers), Kind: "standalone"}
+	// The callback test's endpoint is a plain-http loopback server.
 	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: o.policy, DisableRateLimit: true,
-		VlensTimeout: o.vlensTimeout})
+		VlensTimeout: o.vlensTimeout, Callbacks: outcome.CallbackConfig{AllowPrivate: true, AllowHTTP: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	JournalTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Results says what a success keeps as its result. Default: the
+	// per-type allow-lists of DefaultResultFields.
+	Results ResultPolicy
 	// RedisWaitMax bounds how long a failed attempt waits for an unreachable
 	// Redis before returning its error to asynq. Default RedisWaitMaxDefault
 	// (2 min); the attempt's context (shutdown, lease, deadline) ends it
@@ -80,6 +83,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	p := cfg.Policy.withDefaults()
 	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Results.validate(); err != nil {
 		return nil, err
 	}
 	cfg.JournalTTL = cmp.Or(cfg.JournalTTL, JournalTTLDefault)
@@ -141,13 +147,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}()
 	// The retry policy decides how the task ends, never asynq's own budget.
 	defer func() { err = h.bound(ctx, a, err) }()
-	// A panic ends the task as a permanent failure, with its stack in the
-	// dead-letter record: retrying a crash of our own code cannot help.
+	// A panic ends the task as a permanent failure: retrying a crash of our
+	// own code cannot help. The stack goes to the log only, never to the
+	// record, ticket or UI shown to support.
 	defer func() {
 		if r := recover(); r != nil {
-			stack := strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")
+			a.log.Error().Strs("stack", strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")).Msg("panic in handler")
 			verr := h.localError(a, vlens.ClassPermanent, vlens.CategoryServer, fmt.Sprintf("panic in handler: %v", r))
-			verr.Descriptions = stack
 			err = h.deadLetter(ctx, a, failure{verr: verr})
 		}
 	}()
@@ -331,7 +337,7 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // succeed stores the result and publishes the outcome.
 func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vlens.Envelope, requestID string, replayed bool) error {
-	result := resultOf(body, env)
+	result := h.cfg.Results.apply(a.task.Type(), resultOf(body, env))
 	also := h.forgetIn(a.id)
 	if w := a.task.ResultWriter(); w != nil && a.queue != "" {
 		// The result goes in the outcome's pipeline, where asynq's
@@ -374,7 +380,7 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 	}
 	rec := h.record(a, f, history)
 	rec.Reason = f.reason
-	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, a.task.Payload())
+	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, requeuePayload(a.task.Payload()))
 	if err != nil {
 		// Redis trouble: let asynq retry the task rather than lose it.
 		return fmt.Errorf("write dead-letter record: %w", err)

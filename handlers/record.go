@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vlensq/vlensq/deadletter"
+	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -16,6 +17,7 @@ const MaxRawResponseBytes = 64 << 10
 func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadletter.Record {
 	e := f.verr
 	now := h.cfg.Now().UTC()
+	raw := rawRequest(a)
 	rec := &deadletter.Record{
 		TaskID: a.id, Queue: a.queue, Type: a.task.Type(),
 		Endpoint:          deadletter.Endpoint{Method: e.Method, URL: e.URL},
@@ -28,7 +30,7 @@ func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadlet
 		Resolution:        e.Resolution,
 		RetriesExhausted:  f.retriesExhausted,
 		FailedAt:          now,
-		Request:           h.redactedRequest(a),
+		Request:           json.RawMessage(vlens.Redact(raw)),
 		Response:          responseOf(e),
 	}
 	if rec.ErrorMessage == "" && len(e.FieldErrors) > 0 {
@@ -44,6 +46,7 @@ func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadlet
 			rec.ErrorDescriptions = append(rec.ErrorDescriptions, fe.Field+": "+c.Message)
 		}
 	}
+	scrubPersonalData(rec, vlens.SensitiveValues(raw))
 	if p := a.payload; p != nil {
 		rec.Tenant = p.Tenant
 		rec.TransactionID = p.TransactionID.String()
@@ -67,9 +70,9 @@ func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadlet
 	return rec
 }
 
-// redactedRequest is the request body as sent (or as it would have been
-// sent), with images and personal data replaced by markers.
-func (h *Handler) redactedRequest(a *attempt) json.RawMessage {
+// rawRequest is the request body as sent (or as it would have been sent),
+// as JSON, not redacted: the record keeps vlens.Redact of it.
+func rawRequest(a *attempt) []byte {
 	var b []byte
 	if a.body != nil {
 		b, _ = json.Marshal(a.body)
@@ -79,7 +82,36 @@ func (h *Handler) redactedRequest(a *attempt) json.RawMessage {
 	if !json.Valid(b) {
 		b, _ = json.Marshal(string(b))
 	}
-	return json.RawMessage(vlens.Redact(b))
+	return b
+}
+
+// scrubPersonalData removes the task's own personal data (known: its
+// sensitive request values) from the free text of rec: error_message,
+// error_descriptions and the stored response. Vlens often echoes what it
+// was sent ("name X does not match"), and a non-JSON or truncated body is
+// not covered by vlens.Redact's field rules. The store applies the
+// pattern-based part (ID numbers, phones, e-mails) again to every record.
+func scrubPersonalData(rec *deadletter.Record, known []string) {
+	rec.ErrorMessage = vlens.RedactText(rec.ErrorMessage, known)
+	for i, d := range rec.ErrorDescriptions {
+		rec.ErrorDescriptions[i] = vlens.RedactText(d, known)
+	}
+	if len(known) == 0 || len(rec.Response) == 0 {
+		return
+	}
+	var s string
+	if rec.Response[0] == '"' && json.Unmarshal(rec.Response, &s) == nil {
+		rec.Response, _ = json.Marshal(vlens.RedactText(s, known))
+		return
+	}
+	// A JSON envelope: replace the known values inside its strings. The
+	// markers hold no quote or backslash, so the document stays JSON; if a
+	// value matched across its structure, keep only a marker.
+	out := []byte(vlens.RedactText(string(rec.Response), known))
+	if !json.Valid(out) {
+		out, _ = json.Marshal("[redacted response: held personal data]")
+	}
+	rec.Response = out
 }
 
 // responseOf is the response as received: the envelope when it was JSON
@@ -98,6 +130,15 @@ func responseOf(e *vlens.Error) json.RawMessage {
 	s := strings.ToValidUTF8(string(raw), "\uFFFD")
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// requeuePayload is the copy of the task payload the dead-letter store keeps
+// for requeue: without single-use secrets (the OTP code of
+// business:validate_otp), which must not outlive the attempt. Requeueing
+// such a task is refused (tasks.CheckRequeue): it needs a fresh OTP.
+func requeuePayload(p []byte) []byte {
+	out, _ := tasks.StripSingleUse(p)
+	return out
 }
 
 // tenantOf reads the tenant of a payload that did not decode as a whole.

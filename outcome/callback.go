@@ -73,13 +73,24 @@ func CallbackRetryDelay(n int) time.Duration {
 
 // CallbackConfig configures callback delivery.
 type CallbackConfig struct {
-	// HTTPClient sends the POSTs. Default: a client with Timeout.
+	// HTTPClient sends the POSTs. Default: a client with Timeout that
+	// follows no redirect, uses no proxy and, unless AllowPrivate, refuses
+	// at dial time any address that is not public (see ErrCallbackTarget).
+	// A client given here is used as is: the URL rules still apply.
 	HTTPClient *http.Client
 	// Timeout bounds one delivery. Default CallbackTimeoutDefault.
 	Timeout time.Duration
 	// Secret, when set, signs each body: header X-Vlensq-Signature is
 	// "sha256=" + hex(HMAC-SHA256(Secret, body)).
 	Secret []byte
+	// AllowPrivate allows callback targets on loopback, private, link-local
+	// and other non-public addresses (worker --callback-allow-private).
+	// Default false: such targets are refused, so a task's callback_url
+	// cannot reach the worker's own network (SSRF).
+	AllowPrivate bool
+	// AllowHTTP allows plain http callback URLs (worker
+	// --callback-allow-http). Default false: https only.
+	AllowHTTP bool
 }
 
 // CallbackHandler delivers outcome:callback tasks.
@@ -91,14 +102,15 @@ type CallbackHandler struct {
 func NewCallbackHandler(cfg CallbackConfig) *CallbackHandler {
 	cfg.Timeout = cmp.Or(cfg.Timeout, CallbackTimeoutDefault)
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: cfg.Timeout}
+		cfg.HTTPClient = newCallbackClient(cfg.Timeout, cfg.AllowPrivate)
 	}
 	return &CallbackHandler{cfg: cfg}
 }
 
 // ProcessTask POSTs the outcome as JSON. A 2xx answer ends the delivery; 408,
 // 429, 5xx and network errors are retried with CallbackRetryDelay; other 4xx
-// answers are not retried (the endpoint refuses the call).
+// and 3xx answers (redirects are not followed) are not retried (the endpoint
+// refuses the call), nor is a refused target (ErrCallbackTarget).
 func (h *CallbackHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p callbackPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
@@ -107,6 +119,9 @@ func (h *CallbackHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	body, err := json.Marshal(p.Outcome)
 	if err != nil {
 		return fmt.Errorf("outcome: %v: %w", err, asynq.SkipRetry)
+	}
+	if err := h.cfg.checkURL(p.URL); err != nil {
+		return fmt.Errorf("outcome: callback for task %s: %w: %w", p.Outcome.TaskID, err, asynq.SkipRetry)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
@@ -124,6 +139,9 @@ func (h *CallbackHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 		req.Header.Set("X-Vlensq-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	}
 	resp, err := h.cfg.HTTPClient.Do(req)
+	if errors.Is(err, ErrCallbackTarget) {
+		return fmt.Errorf("outcome: callback for task %s: %w: %w", p.Outcome.TaskID, err, asynq.SkipRetry)
+	}
 	if err != nil {
 		return fmt.Errorf("outcome: callback for task %s: %w", p.Outcome.TaskID, err)
 	}

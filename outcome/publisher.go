@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -14,7 +15,11 @@ import (
 
 // Defaults of Config.
 const (
-	MaxLenDefault        = 100_000
+	MaxLenDefault = 100_000
+	// MaxAgeDefault is the default age limit of stream entries: a producer
+	// that reads less than once a week has lost outcomes anyway (the
+	// per-task marker lives as long).
+	MaxAgeDefault        = 7 * 24 * time.Hour
 	SeenTTLDefault       = 7 * 24 * time.Hour
 	CallbackQueueDefault = "default"
 )
@@ -26,6 +31,11 @@ type Config struct {
 	// MaxLen caps the stream (approximate MAXLEN, oldest entries go first).
 	// Default MaxLenDefault.
 	MaxLen int64
+	// MaxAge drops entries older than this (approximate XTRIM MINID on each
+	// publish), whatever their number: outcomes carry results with personal
+	// data and must not stay forever on a quiet stream. Default
+	// MaxAgeDefault (7 days); negative keeps entries whatever their age.
+	MaxAge time.Duration
 	// SeenTTL is how long the per-task marker that makes publishing
 	// idempotent lives. Default SeenTTLDefault (7 days): a task re-run by
 	// crash recovery within that time publishes nothing twice.
@@ -50,6 +60,7 @@ type Publisher struct {
 func NewPublisher(rdb redis.UniversalClient, client *asynq.Client, cfg Config) *Publisher {
 	cfg.Stream = cmp.Or(cfg.Stream, Stream)
 	cfg.MaxLen = cmp.Or(cfg.MaxLen, MaxLenDefault)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, MaxAgeDefault)
 	cfg.SeenTTL = cmp.Or(cfg.SeenTTL, SeenTTLDefault)
 	cfg.CallbackQueue = cmp.Or(cfg.CallbackQueue, CallbackQueueDefault)
 	if cfg.Now == nil {
@@ -66,14 +77,29 @@ func (p *Publisher) seenKey(taskID string) string {
 
 // publishScript writes the per-task marker and the stream entry together.
 // KEYS[1] marker, KEYS[2] stream; ARGV[1] ttl ms, ARGV[2] maxlen, ARGV[3]
-// marker value, ARGV[4..] entry fields.
+// marker value, ARGV[4] the oldest id to keep ("0" keeps all: no age
+// limit), ARGV[5..] entry fields. XADD takes one trim strategy, so the age
+// limit is a separate XTRIM MINID, exact (it removes from the head only:
+// on average one entry per publish).
 var publishScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))
+  if ARGV[4] ~= '0' then
+    redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
+  end
   return 1
 end
 return 0
 `)
+
+// minID is the oldest stream id kept under the age limit: "<ms>-0", or
+// "0" without a limit.
+func (p *Publisher) minID() string {
+	if p.cfg.MaxAge <= 0 {
+		return "0"
+	}
+	return strconv.FormatInt(p.cfg.Now().Add(-p.cfg.MaxAge).UnixMilli(), 10) + "-0"
+}
 
 // Publish records o as the outcome of its task. It returns false when an
 // outcome of the same task was already published (nothing is written then).
@@ -105,7 +131,7 @@ func (p *Publisher) PublishWith(ctx context.Context, o Outcome, callbackURL stri
 	if err != nil {
 		return false, err
 	}
-	args := append([]any{p.cfg.SeenTTL.Milliseconds(), p.cfg.MaxLen, string(marker)}, o.fields()...)
+	args := append([]any{p.cfg.SeenTTL.Milliseconds(), p.cfg.MaxLen, string(marker), p.minID()}, o.fields()...)
 	keys := []string{p.seenKey(o.TaskID), p.cfg.Stream}
 	run := func(eval func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
 		var cmd *redis.Cmd

@@ -156,3 +156,38 @@ func TestPublishSchedulesOneCallback(t *testing.T) {
 		t.Errorf("callback queue holds %d tasks, want 1", q.Size)
 	}
 }
+
+// Entries older than MaxAge go, whatever their number: a quiet stream does
+// not keep results with personal data forever.
+func TestPublishDropsEntriesOlderThanMaxAge(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	// Three entries written two hours ago (their ids carry the time).
+	old := time.Now().Add(-2 * time.Hour).UnixMilli()
+	for i := range 3 {
+		if err := b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.stream, ID: fmt.Sprintf("%d-%d", old, i), Values: []any{"task_id", b.id(fmt.Sprint("old-", i))}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := NewPublisher(b.rdb, nil, Config{Stream: b.stream, MaxAge: time.Hour})
+	if _, err := pub.Publish(ctx, Outcome{TaskID: b.id("new"), Status: StatusSucceeded}, ""); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := b.rdb.XRange(ctx, b.stream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || FromFields(msgs[0].Values).TaskID != b.id("new") {
+		t.Fatalf("stream after the age limit: %+v, want only the new entry", msgs)
+	}
+	// A negative MaxAge keeps entries whatever their age (with a limit,
+	// this clock would drop them all).
+	keep := NewPublisher(b.rdb, nil, Config{Stream: b.stream, MaxAge: -1, Now: func() time.Time { return time.Now().Add(1000 * time.Hour) }})
+	if _, err := keep.Publish(ctx, Outcome{TaskID: b.id("kept"), Status: StatusSucceeded}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.rdb.XLen(ctx, b.stream).Val(); n != 2 {
+		t.Errorf("with no age limit the stream has %d entries, want 2", n)
+	}
+}

@@ -57,7 +57,7 @@ secret: a requeue checks the tenant against the tenants registry the workers pub
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", env("VLENSQ_DASHBOARD_ADDR", ":8080"), "listen address (env VLENSQ_DASHBOARD_ADDR)")
 	f.BoolVar(&o.readOnly, "read-only", os.Getenv("VLENSQ_DASHBOARD_READ_ONLY") == "true", "disable requeue, purge and Asynqmon's write actions (env VLENSQ_DASHBOARD_READ_ONLY=true)")
-	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve without authentication (local use only)")
+	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve without authentication; only with a loopback --addr such as 127.0.0.1:8080")
 	f.DurationVar(&o.sessionTTL, "session-ttl", envDuration("VLENSQ_DASHBOARD_SESSION_TTL", dashboard.SessionTTLDefault), "lifetime of a browser session (env VLENSQ_DASHBOARD_SESSION_TTL)")
 	f.Float64Var(&o.requeueRate, "requeue-rate", envFloat("VLENSQ_DASHBOARD_REQUEUE_RATE", dashboard.RequeueRateDefault), "requeues per second (env VLENSQ_DASHBOARD_REQUEUE_RATE)")
 	f.IntVar(&o.maxBulk, "max-bulk", envInt("VLENSQ_DASHBOARD_MAX_BULK", dashboard.MaxBulkDefault), "most records one requeue from the dashboard may touch (env VLENSQ_DASHBOARD_MAX_BULK)")
@@ -73,6 +73,9 @@ func runDashboard(ctx context.Context, g *globals, o *dashboardOpts) error {
 	}
 	if token == "" && len(users) == 0 && !o.insecureNoAuth {
 		return usageErr("dashboard: %v", dashboard.ErrNoAuth)
+	}
+	if o.insecureNoAuth && !loopbackAddr(o.addr) {
+		return usageErr("dashboard: --insecure-no-auth listens on loopback only: use --addr 127.0.0.1:PORT (or [::1]:PORT, localhost:PORT), got %q", o.addr)
 	}
 	var sessionKey []byte
 	if k := os.Getenv("VLENSQ_DASHBOARD_SESSION_KEY"); k != "" {
@@ -135,6 +138,21 @@ func runDashboard(ctx context.Context, g *globals, o *dashboardOpts) error {
 	}
 	log.Info().Msg("dashboard stopped")
 	return nil
+}
+
+// loopbackAddr reports whether a listen address binds only the loopback
+// interface: "127.0.0.1:8080", "[::1]:8080", "localhost:8080". An empty
+// host (":8080") binds every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr shows a listen address as a URL host: a wildcard address

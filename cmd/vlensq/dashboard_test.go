@@ -153,3 +153,22 @@ func TestDashboardCommandServesAndStops(t *testing.T) {
 		t.Fatal("the dashboard did not stop")
 	}
 }
+
+// Without authentication the dashboard serves the loopback interface only.
+func TestDashboardInsecureNoAuthIsLoopbackOnly(t *testing.T) {
+	t.Setenv("VLENSQ_DASHBOARD_TOKEN", "")
+	t.Setenv("VLENSQ_DASHBOARD_USERS", "")
+	for _, addr := range []string{":8080", "0.0.0.0:8080", "10.0.0.5:8080", "[::]:8080"} {
+		var out, errb testproc.SyncBuffer
+		code := dashCmd(context.Background(), t, &out, &errb, "dashboard", "--insecure-no-auth", "--addr", addr,
+			"--redis", dashRedisURL(t), "--tenants", dashTenantsFile(t))
+		if code != 2 || !strings.Contains(errb.String(), "--insecure-no-auth listens on loopback only") {
+			t.Errorf("--addr %s: exit %d, stderr %q; want 2 and a clear refusal", addr, code, errb.String())
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "localhost:0"} {
+		if !loopbackAddr(addr) {
+			t.Errorf("loopbackAddr(%q) = false", addr)
+		}
+	}
+}

@@ -244,7 +244,12 @@ func newDLQExportCmd(g *globals) *cobra.Command {
 			var w io.Writer = g.stdout
 			var f *os.File
 			if out != "" && out != "-" {
-				if f, err = os.Create(out); err != nil {
+				// Owner-only: the export holds support data.
+				if f, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+					return usageErr("--out: %v", err)
+				}
+				if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode otherwise
+					_ = f.Close()
 					return usageErr("--out: %v", err)
 				}
 				defer f.Close()
@@ -269,7 +274,7 @@ func newDLQExportCmd(g *globals) *cobra.Command {
 	}
 	ff.bind(cmd.Flags(), false)
 	cmd.Flags().StringVar(&format, "format", "ndjson", "ndjson or csv")
-	cmd.Flags().StringVar(&out, "out", "", "file to write (default stdout)")
+	cmd.Flags().StringVar(&out, "out", "", "file to write, created readable by the owner only (0600) (default stdout)")
 	return cmd
 }
 
@@ -288,7 +293,7 @@ still exists is skipped, so running the same requeue twice enqueues nothing twic
 			return runBulk(cmd.Context(), g, &ff, args, func(ctx context.Context, p *process, flt deadletter.Filter, progress func(int, int)) error {
 				rep, err := p.DLQ.Requeue(ctx, args, flt, deadletter.RequeueOptions{
 					DryRun: dryRun, By: by, RatePerSecond: rate, Progress: progress,
-					Enqueue: p.RequeueFunc(),
+					Enqueue: p.RequeueFunc(), All: ff.all && len(args) == 0 && ff.empty(),
 				})
 				if err != nil {
 					return err
@@ -338,8 +343,14 @@ func newDLQPurgeCmd(g *globals) *cobra.Command {
 			if olderThan > 0 {
 				ff.all = true // the age is the selection
 			}
-			return runBulk(cmd.Context(), g, &ff, args, func(ctx context.Context, p *process, flt deadletter.Filter, _ func(int, int)) error {
-				n, err := p.DLQ.Purge(ctx, args, flt, olderThan, dryRun)
+			return runBulk(cmd.Context(), g, &ff, args, func(ctx context.Context, p *process, flt deadletter.Filter, progress func(int, int)) error {
+				var n int
+				var err error
+				if len(args) == 0 && ff.empty() && olderThan == 0 {
+					n, err = p.DLQ.PurgeAll(ctx, dryRun, progress) // --all
+				} else {
+					n, err = p.DLQ.Purge(ctx, args, flt, olderThan, dryRun)
+				}
 				if err != nil {
 					return err
 				}

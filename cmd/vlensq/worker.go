@@ -17,8 +17,13 @@ import (
 	"github.com/vlensq/vlensq/handlers"
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/vlens"
 )
+
+// dlqMaxAgeDefault is the worker's dead-letter age limit: longer than
+// asynq's 90-day archive, so records outlive the archived tasks.
+const dlqMaxAgeDefault = 180 * 24 * time.Hour
 
 type workerOpts struct {
 	queues          string
@@ -30,6 +35,11 @@ type workerOpts struct {
 	dlqMaxAge       time.Duration
 	dlqMaxCount     int
 	callbackSecret  string
+	callbackPrivate bool
+	callbackHTTP    bool
+	outcomeMaxAge   time.Duration
+	resultFull      bool
+	resultFields    string
 	rateLimitWait   time.Duration
 	vlensTimeout    time.Duration
 }
@@ -58,11 +68,16 @@ requeues find them, and refreshes that every minute.`,
 	f.StringVar(&o.metricsAddr, "metrics", env("VLENSQ_METRICS", ""), "serve /metrics and /healthz on this address, e.g. :9090 (env VLENSQ_METRICS)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", envDuration("VLENSQ_SHUTDOWN_TIMEOUT", handlers.ShutdownTimeoutDefault), "how long a graceful stop waits for in-flight tasks (env VLENSQ_SHUTDOWN_TIMEOUT)")
 	bindPolicy(f, &o.policy)
-	f.DurationVar(&o.dlqMaxAge, "dlq-max-age", envDuration("VLENSQ_DLQ_MAX_AGE", 0), "drop dead letters older than this, counted from the dead-letter time; 0 keeps them (env VLENSQ_DLQ_MAX_AGE)")
+	f.DurationVar(&o.dlqMaxAge, "dlq-max-age", envDuration("VLENSQ_DLQ_MAX_AGE", dlqMaxAgeDefault), "drop dead letters older than this, counted from the dead-letter time; 0 keeps them whatever their age (env VLENSQ_DLQ_MAX_AGE)")
 	f.IntVar(&o.dlqMaxCount, "dlq-max-count", envInt("VLENSQ_DLQ_MAX_COUNT", 0), "keep at most this many dead letters, oldest dropped first; 0 means the store's default (env VLENSQ_DLQ_MAX_COUNT)")
 	f.DurationVar(&o.rateLimitWait, "rate-limit-wait", envDuration("VLENSQ_RATE_LIMIT_WAIT", app.RateLimitWaitDefault), "how long a call waits in its slot for the tenant's rate limit before the task is requeued as throttled (env VLENSQ_RATE_LIMIT_WAIT)")
 	f.DurationVar(&o.vlensTimeout, "vlens-timeout", envDuration("VLENSQ_VLENS_TIMEOUT", vlens.TimeoutDefault), "bound on one Vlens call; OCR and liveness calls can take seconds (env VLENSQ_VLENS_TIMEOUT)")
 	f.StringVar(&o.callbackSecret, "callback-secret", "", "HMAC key to sign callback bodies (prefer env VLENSQ_CALLBACK_SECRET)")
+	f.BoolVar(&o.callbackPrivate, "callback-allow-private", os.Getenv("VLENSQ_CALLBACK_ALLOW_PRIVATE") == "true", "allow callback URLs on loopback, private and link-local addresses (env VLENSQ_CALLBACK_ALLOW_PRIVATE=true)")
+	f.BoolVar(&o.callbackHTTP, "callback-allow-http", os.Getenv("VLENSQ_CALLBACK_ALLOW_HTTP") == "true", "allow plain http callback URLs; https only by default (env VLENSQ_CALLBACK_ALLOW_HTTP=true)")
+	f.DurationVar(&o.outcomeMaxAge, "outcome-max-age", envDuration("VLENSQ_OUTCOME_MAX_AGE", outcome.MaxAgeDefault), "drop outcome stream entries older than this; negative keeps them whatever their age (env VLENSQ_OUTCOME_MAX_AGE)")
+	f.BoolVar(&o.resultFull, "result-full", os.Getenv("VLENSQ_RESULT_FULL") == "true", "keep every data field Vlens returned in a success's result, not only the per-type allow-list (env VLENSQ_RESULT_FULL=true)")
+	f.StringVar(&o.resultFields, "result-fields", env("VLENSQ_RESULT_FIELDS", ""), "per-type allow-list of result data fields, 'type=field|field;type=field' (env VLENSQ_RESULT_FIELDS)")
 	return cmd
 }
 
@@ -93,6 +108,14 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 	if o.concurrency <= 0 {
 		return usageErr("--concurrency must be at least 1, got %d", o.concurrency)
 	}
+	fields, err := handlers.ParseResultFields(o.resultFields)
+	if err != nil {
+		return usageErr("--result-fields: %v", err)
+	}
+	dlqAge := o.dlqMaxAge
+	if dlqAge < 0 {
+		return usageErr("--dlq-max-age must not be negative, got %v", dlqAge)
+	}
 	m := metrics.New()
 	secret := o.callbackSecret
 	if secret == "" {
@@ -100,7 +123,10 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 	}
 	p, err := g.open(ctx, app.Options{
 		Policy: o.policy, Metrics: m, CallbackSecret: []byte(secret), RateLimitWait: o.rateLimitWait, VlensTimeout: o.vlensTimeout,
-		DeadLetters: deadletter.Config{MaxAge: o.dlqMaxAge, MaxCount: o.dlqMaxCount},
+		DeadLetters: deadletter.Config{MaxAge: dlqAge, MaxCount: o.dlqMaxCount},
+		Callbacks:   outcome.CallbackConfig{AllowPrivate: o.callbackPrivate, AllowHTTP: o.callbackHTTP},
+		Outcomes:    outcome.Config{MaxAge: o.outcomeMaxAge},
+		Results:     handlers.ResultPolicy{Full: o.resultFull, Fields: fields},
 	}, tenantsWithSecrets)
 	if err != nil {
 		return err

@@ -54,6 +54,13 @@ type Options struct {
 	DeadLetters deadletter.Config
 	// CallbackSecret signs callback bodies when set.
 	CallbackSecret []byte
+	// Callbacks configures callback delivery (allowed targets, timeout);
+	// CallbackSecret, when set, overrides its Secret.
+	Callbacks outcome.CallbackConfig
+	// Outcomes configures the outcome stream (length and age limits).
+	Outcomes outcome.Config
+	// Results says what a successful task keeps as its result.
+	Results handlers.ResultPolicy
 	// DisableRateLimit turns the per-tenant rate limit off (benchmarks).
 	DisableRateLimit bool
 	// RateLimitWait is how long a call waits in its worker slot for the
@@ -135,14 +142,18 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a.asynqClient = asynq.NewClientFromRedisClient(rdb)
-	a.Outcomes = outcome.NewPublisher(rdb, a.asynqClient, outcome.Config{})
+	a.Outcomes = outcome.NewPublisher(rdb, a.asynqClient, o.Outcomes)
 	if a.Vlens == nil {
 		return a, nil // no Vlens client: no handler either
 	}
-	a.Callbacks = outcome.NewCallbackHandler(outcome.CallbackConfig{Secret: o.CallbackSecret})
+	cb := o.Callbacks
+	if len(o.CallbackSecret) > 0 {
+		cb.Secret = o.CallbackSecret
+	}
+	a.Callbacks = outcome.NewCallbackHandler(cb)
 	a.Handler, err = handlers.New(handlers.Config{
 		Redis: rdb, Vlens: a.Vlens, Blobs: a.Blobs, DeadLetters: a.DLQ, Outcomes: a.Outcomes,
-		Policy: o.Policy, Metrics: o.Metrics, Logger: &log, Requeue: a.RequeueFunc(),
+		Policy: o.Policy, Metrics: o.Metrics, Logger: &log, Requeue: a.RequeueFunc(), Results: o.Results,
 	})
 	if err != nil {
 		return nil, err

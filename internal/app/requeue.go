@@ -20,6 +20,9 @@ import (
 // though asynq may have dropped the task after its retention), the error
 // wraps deadletter.ErrTaskExists and Requeue records the requeue instead of
 // enqueueing the task a second time.
+//
+// A business:validate_otp task is refused with a *tasks.SingleUseError: its
+// OTP code was not kept, the customer needs a fresh one.
 func (a *App) RequeueFunc() func(ctx context.Context, rec *deadletter.Record, payload []byte, newTaskID string) error {
 	return func(ctx context.Context, rec *deadletter.Record, payload []byte, newTaskID string) error {
 		st, _, ended, err := a.Outcomes.Seen(ctx, newTaskID)
@@ -32,6 +35,9 @@ func (a *App) RequeueFunc() func(ctx context.Context, rec *deadletter.Record, pa
 		p, err := tasks.DecodePayload(payload)
 		if err != nil {
 			return fmt.Errorf("original payload of %s: %w", rec.ID, err)
+		}
+		if err := tasks.CheckRequeue(rec.Type, p); err != nil {
+			return err
 		}
 		_, err = a.Tasks.Enqueue(ctx, rec.Type, p, tasks.EnqueueOptions{Queue: rec.Queue, ID: newTaskID})
 		if errors.Is(err, tasks.ErrDuplicateID) {
