@@ -111,6 +111,8 @@ type attempt struct {
 type failure struct {
 	verr             *vlens.Error // the failed call; never nil
 	retriesExhausted bool
+	// flow is set when a step of a flow task failed (see flow.go).
+	flow *flowFailure
 }
 
 // ProcessTask implements asynq.Handler for every vlensq task type.
@@ -163,6 +165,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation, err.Error())})
 	}
 	a.log = a.log.With().Str("tenant", p.Tenant).Str("transaction_id", p.TransactionID).Logger()
+	if spec.Flow {
+		return h.runFlow(ctx, a, j)
+	}
 
 	if j.Response != nil {
 		// Vlens already answered this task with a success; a crash or a
@@ -193,7 +198,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if len(spec.Fields) > 0 {
 		call.Body = body
 	}
-	resp, err := h.cfg.Vlens.Do(ctx, call)
+	resp, err := h.call(ctx, a, call)
+	if err != nil && h.relocated(a, err) {
+		resp, err = h.revalidateAndReplay(ctx, a, call)
+	}
 	if err == nil {
 		// Vlens has answered: record it even if a shutdown cancels the task
 		// now, so that the re-run finds the outcome instead of calling again.
@@ -209,14 +217,25 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 		return h.succeed(bctx, a, resp.Body, resp.Envelope, resp.RequestID, false)
 	}
+	return h.failed(ctx, a, err, failure{})
+}
+
+// call makes one Vlens call for the attempt. A failed call comes back as
+// its *vlens.Error, already observed and in the attempt history; any other
+// error (no classification, or the attempt's context ended) is wrapped.
+func (h *Handler) call(ctx context.Context, a *attempt, call vlens.Call) (*vlens.Response, error) {
+	resp, err := h.cfg.Vlens.Do(ctx, call)
+	if err == nil {
+		return resp, nil
+	}
 	var verr *vlens.Error
 	if !errors.As(err, &verr) {
-		return fmt.Errorf("call vlens: %w", err)
+		return nil, fmt.Errorf("call vlens: %w", err)
 	}
 	if ctx.Err() != nil {
 		// Shutdown or the task's deadline: asynq puts the task back (or
 		// counts the timeout as a failure); no outcome yet.
-		return fmt.Errorf("call interrupted: %w", ctx.Err())
+		return nil, fmt.Errorf("call interrupted: %w", ctx.Err())
 	}
 	h.observe(a, verr.Class, verr.Category, verr.Code)
 	if verr.Class != vlens.ClassThrottled {
@@ -227,6 +246,23 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 			a.log.Warn().Err(herr).Msg("could not record the attempt in the history")
 		}
 	}
+	return nil, verr
+}
+
+// failed acts on an error from call: a throttled call waits, a transient
+// one is retried with backoff (or dead-lettered once its attempts are
+// spent), a permanent one is dead-lettered with f. Other errors go back to
+// asynq as they are.
+func (h *Handler) failed(ctx context.Context, a *attempt, err error, f failure) error {
+	var verr *vlens.Error
+	if !errors.As(err, &verr) {
+		return err
+	}
+	f.verr = verr
+	retried := a.retried
+	if f.flow != nil {
+		retried -= f.flow.start // a flow step counts its attempts from its own start
+	}
 	switch verr.Class {
 	case vlens.ClassThrottled:
 		wait := h.policy.ThrottleWait(verr.RetryAfter)
@@ -234,16 +270,17 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
 		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true}
 	case vlens.ClassTransient:
-		if a.retried+1 >= h.policy.MaxAttempts {
-			return h.deadLetter(ctx, a, failure{verr: verr, retriesExhausted: true})
+		if retried+1 >= h.policy.MaxAttempts {
+			f.retriesExhausted = true
+			return h.deadLetter(ctx, a, f)
 		}
-		delay := h.policy.TransientDelay(a.retried)
+		delay := h.policy.TransientDelay(retried)
 		h.retryAfter(ctx, a, delay)
 		a.log.Warn().Int("http_status", verr.HTTPStatus).Int("code", verr.Code).Str("reason", verr.Reason).
 			Str("x_request_id", verr.RequestID).Dur("retry_in", delay).Msg("transient failure, will retry")
 		return &RetryError{Delay: delay, Err: safeError(verr)}
 	default:
-		return h.deadLetter(ctx, a, failure{verr: verr})
+		return h.deadLetter(ctx, a, f)
 	}
 }
 
@@ -304,7 +341,11 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // succeed stores the result and publishes the outcome.
 func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vlens.Envelope, requestID string, replayed bool) error {
-	result := resultOf(body, env)
+	return h.publishSuccess(ctx, a, resultOf(body, env), requestID, replayed)
+}
+
+// publishSuccess stores result and publishes the outcome.
+func (h *Handler) publishSuccess(ctx context.Context, a *attempt, result json.RawMessage, requestID string, replayed bool) error {
 	also := h.forgetIn(a.id)
 	if w := a.task.ResultWriter(); w != nil && a.queue != "" {
 		// The result goes in the outcome's pipeline, where asynq's
@@ -344,7 +385,11 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 		return fmt.Errorf("read attempt history: %w", err)
 	}
 	rec := h.record(a, f, history)
-	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, a.task.Payload())
+	payload := a.task.Payload()
+	if f.flow != nil {
+		payload = f.flow.payload
+	}
+	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, payload)
 	if err != nil {
 		// Redis trouble: let asynq retry the task rather than lose it.
 		return fmt.Errorf("write dead-letter record: %w", err)

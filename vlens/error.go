@@ -45,3 +45,19 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Verdict() Verdict {
 	return Verdict{Class: e.Class, Category: e.Category, Resolution: e.Resolution, Code: e.Code, Reason: e.Reason, RetryAfter: e.RetryAfter}
 }
+
+// RuleLocationChanged is the name of the default message rule that
+// recognises StepRequestOtp's answer that the device moved too far and
+// liveness must be re-validated (StepReValidateLiveness) first.
+const RuleLocationChanged = "location changed"
+
+// MatchedRule reports whether the error's verdict comes from the message
+// rule called name (see Table's messages and RuleLocationChanged).
+func (e *Error) MatchedRule(name string) bool {
+	for _, p := range []string{"message: ", "error_descriptions: "} {
+		if rest, ok := strings.CutPrefix(e.Reason, p+name); ok && (rest == "" || strings.HasPrefix(rest, ": ")) {
+			return true
+		}
+	}
+	return false
+}
