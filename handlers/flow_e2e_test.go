@@ -316,3 +316,18 @@ func TestRequestOTPRevalidatesLivenessWhenLocationChanged(t *testing.T) {
 		t.Errorf("%d re-validations and %d StepRequestOtp calls, want 1 and 3 (refused, refused+re-validated, replayed)", revalidations, otpCalls)
 	}
 }
+
+// Each step keeps its own attempts: front and back may each fail
+// transiently twice (3 attempts each) and the task still succeeds, where
+// one count for the whole task would have given up at the back's first
+// failure.
+func TestIdentityStepsCountTheirOwnAttempts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{policy: fastPolicy})
+	id := b.identity(t, uniq(t, "http503,http503,ok,http503,http503,ok,ok"))
+	o := b.waitOutcome(t, id, 20*time.Second)
+	identityResult(t, o)
+	if got, want := b.stepCalls(), []string{"front", "front", "front", "back", "back", "back", "liveness"}; !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+}
