@@ -331,3 +331,19 @@ func TestIdentityStepsCountTheirOwnAttempts(t *testing.T) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 }
+
+// A step whose user token expired refreshes it and replays the step once,
+// in the same attempt, as a single-call task does.
+func TestIdentityStepRefreshesAnExpiredToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{policy: fastPolicy})
+	id := b.identity(t, uniq(t, "ok,expire,ok,ok"))
+	o := b.waitOutcome(t, id, 15*time.Second)
+	checkOneTransaction(t, o, identityResult(t, o))
+	if got, want := b.stepCalls(), []string{"front", "back", "back", "liveness"}; !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	if n := b.fake.Refreshes(b.tenant.Name, b.user); n != 1 {
+		t.Errorf("%d token refreshes, want 1", n)
+	}
+}
