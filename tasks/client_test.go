@@ -361,6 +361,10 @@ func TestEnqueueIdentityStoresEachImageOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("queue payload: %d bytes for 5 images of 8192 bytes in all", len(info.Payload))
+	if len(info.Payload) > 1024 {
+		t.Errorf("queue payload is %d bytes; the images are not claim-checked", len(info.Payload))
+	}
 	for name, im := range map[string]*Image{"front_image": p.FrontImage, "back_image": p.BackImage, "face_1": p.Face1, "face_2": p.Face2, "face_3": p.Face3} {
 		if im == nil || im.Ref == nil {
 			t.Fatalf("%s is not a blob reference: %v", name, im)
