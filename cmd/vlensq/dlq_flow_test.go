@@ -61,4 +61,14 @@ func TestDLQRequeueResumesOrRestartsAFlow(t *testing.T) {
 	if n, err := rdb.Exists(ctx, flows.Key(restart+":rq1")).Result(); err != nil || n != 0 {
 		t.Errorf("restarted task has a step journal (%d, %v)", n, err)
 	}
+	// A record already requeued is skipped, unless --force.
+	if code, out, _ = c.run("", "dlq", "requeue", resume, "--restart"); code != 0 || !strings.Contains(out, "skipped 1") {
+		t.Errorf("second requeue: exit %d out %q", code, out)
+	}
+	if code, out, _ = c.run("", "dlq", "requeue", resume, "--restart", "--force"); code != 0 || !strings.Contains(out, "requeued as "+resume+":rq2") {
+		t.Errorf("requeue --restart --force: exit %d out %q", code, out)
+	}
+	if n, err := rdb.Exists(ctx, flows.Key(resume+":rq2")).Result(); err != nil || n != 0 {
+		t.Errorf("forced restart has a step journal (%d, %v)", n, err)
+	}
 }
