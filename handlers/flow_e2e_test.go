@@ -169,6 +169,10 @@ func TestIdentityLivenessFailureDeadLettersAndRequeueResumes(t *testing.T) {
 	if rec.TransactionID == "" || rec.TransactionID != o.TransactionID {
 		t.Errorf("record transaction_id %q, outcome's %q", rec.TransactionID, o.TransactionID)
 	}
+	// The front and back results (extracted ID data) stay out of the record.
+	if all, _ := json.Marshal(rec); bytes.Contains(all, []byte("29001010101015")) || bytes.Contains(all, []byte("Ahmed")) {
+		t.Error("the record holds the extracted ID data of the steps that succeeded")
+	}
 
 	// Requeue: liveness only, same transaction.
 	ctx := context.Background()
@@ -345,5 +349,28 @@ func TestIdentityStepRefreshesAnExpiredToken(t *testing.T) {
 	}
 	if n := b.fake.Refreshes(b.tenant.Name, b.user); n != 1 {
 		t.Errorf("%d token refreshes, want 1", n)
+	}
+}
+
+// A step that keeps failing transiently is dead-lettered as retries
+// exhausted, naming that step; the steps after it did not run.
+func TestIdentityExhaustedBackStepIsDeadLetteredNamingIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{policy: fastPolicy})
+	id := b.identity(t, uniq(t, "ok,http500"))
+	o := b.waitOutcome(t, id, 15*time.Second)
+	rec := b.deadLetter(t, o)
+	if rec.Step != flows.StepBack || !rec.RetriesExhausted || rec.Class != "transient" || !strings.HasSuffix(rec.Endpoint.URL, "/verify/id/back") {
+		t.Errorf("record step %q exhausted %v class %s endpoint %+v", rec.Step, rec.RetriesExhausted, rec.Class, rec.Endpoint)
+	}
+	var got []deadletter.StepStatus
+	for _, s := range rec.Steps {
+		got = append(got, s.Status)
+	}
+	if want := []deadletter.StepStatus{deadletter.StepSucceeded, deadletter.StepFailed, deadletter.StepNotRun}; !slices.Equal(got, want) {
+		t.Errorf("step statuses %v, want %v", got, want)
+	}
+	if got, want := b.stepCalls(), []string{"front", "back", "back", "back"}; !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
 	}
 }
