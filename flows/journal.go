@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,8 +61,7 @@ func stateOf(m map[string]string) *State {
 		if name, ok := strings.CutPrefix(k, prefixResult); ok {
 			st.Results[name] = json.RawMessage(v)
 		} else if name, ok := strings.CutPrefix(k, prefixStart); ok {
-			var n int
-			if _, err := fmt.Sscan(v, &n); err == nil {
+			if n, err := strconv.Atoi(v); err == nil {
 				st.Starts[name] = n
 			}
 		}
