@@ -257,3 +257,31 @@ func TestPurgePages(t *testing.T) {
 	b.get("/api/dlq/"+id, http.StatusNotFound)
 	b.get("/api/dlq/"+keep, http.StatusOK)
 }
+
+func TestRecordPageShowsAFlowsSteps(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := b.add(func(r *deadletter.Record) {
+		r.Type, r.Step = "verify:identity", "liveness"
+		r.Steps = []deadletter.Step{
+			{Step: "front", Status: deadletter.StepSucceeded, Endpoint: deadletter.Endpoint{Method: "POST", URL: "/api/DigitalIdentity/verify/id/front"}},
+			{Step: "back", Status: deadletter.StepSucceeded, Endpoint: deadletter.Endpoint{Method: "POST", URL: "/api/DigitalIdentity/verify/id/back"}},
+			{Step: "liveness", Status: deadletter.StepFailed, Endpoint: deadletter.Endpoint{Method: "POST", URL: "/api/DigitalIdentity/verify/liveness/multi"}},
+		}
+	})
+	page := b.get("/dlq/"+id, http.StatusOK)
+	for _, want := range []string{
+		`<dd id="failed-step">liveness</dd>`,
+		`<tr class="step-succeeded"><td>front</td>`,
+		`<tr class="step-failed"><td>liveness</td><td class="state state-failed">failed</td><td><code>POST /api/DigitalIdentity/verify/liveness/multi</code>`,
+		`Step &#34;liveness&#34; of a verify:identity task`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("record page lacks %s", want)
+		}
+	}
+	// A single-call record has no steps section.
+	if page := b.get("/dlq/"+b.add(nil), http.StatusOK); strings.Contains(page, `id="steps"`) {
+		t.Error("a single-call record shows steps")
+	}
+}

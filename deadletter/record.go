@@ -56,7 +56,32 @@ type Record struct {
 	// it is not simply retries_exhausted: ReasonOutcomeUnknown,
 	// ReasonThrottledTooLong or ReasonAttemptBudget. Empty otherwise.
 	Reason string `json:"reason,omitempty"`
+
+	// Step names the step that failed when the task runs several Vlens
+	// calls (verify:identity: "front", "back" or "liveness"); Endpoint,
+	// Request and Response are that step's. Empty for single-call tasks.
+	Step string `json:"step,omitempty"`
+	// Steps lists every step of such a task with its status; a requeue
+	// resumes at the failed one (or, with --restart, at the first).
+	Steps []Step `json:"steps,omitempty"`
 }
+
+// Step is one step of a multi-call task in its dead-letter record.
+type Step struct {
+	Step     string     `json:"step"`
+	Status   StepStatus `json:"status"`
+	Endpoint Endpoint   `json:"endpoint"`
+}
+
+// StepStatus is where a step stood when its task was dead-lettered.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepSucceeded StepStatus = "succeeded"
+	StepFailed    StepStatus = "failed"
+	StepNotRun    StepStatus = "not_run"
+)
 
 // Values of Record.Reason.
 const (

@@ -28,6 +28,9 @@ func Ticket(rec *Record) string {
 	line("Vlens support ticket")
 	line("")
 	line("1. Endpoint: %s %s", orNone(rec.Endpoint.Method), orNone(rec.Endpoint.URL))
+	if rec.Step != "" {
+		line("   Step %q of a %s task; the other steps of its transaction succeeded or did not run.", rec.Step, rec.Type)
+	}
 	line("")
 	line("2. Request body (images and personal data redacted):")
 	line("%s", indentBody(rec.Request))

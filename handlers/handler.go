@@ -124,6 +124,8 @@ type failure struct {
 	verr             *vlens.Error // the failed call; never nil
 	retriesExhausted bool
 	reason           string // deadletter.Record.Reason
+	// flow is set when a step of a flow task failed (see flow.go).
+	flow *flowFailure
 }
 
 // ProcessTask implements asynq.Handler for every vlensq task type.
@@ -178,6 +180,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation, err.Error())})
 	}
 	a.log = a.log.With().Str("tenant", p.Tenant).Stringer("transaction_id", p.TransactionID).Logger()
+	if spec.Flow {
+		return h.runFlow(ctx, a, j)
+	}
 
 	if j.Response != nil {
 		// Vlens already answered this task with a success; a crash or a
@@ -211,10 +216,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if len(spec.Fields) > 0 {
 		call.Body = body
 	}
-	if err := h.markInFlight(ctx, a); err != nil {
-		return err
+	resp, err := h.call(ctx, a, call)
+	if err != nil && h.relocated(a, err) {
+		resp, err = h.revalidateAndReplay(ctx, a, call)
 	}
-	resp, err := h.cfg.Vlens.Do(ctx, call)
 	if err == nil {
 		// Vlens has answered: record it even if a shutdown cancels the task
 		// now, so that the re-run finds the outcome instead of calling again.
@@ -230,18 +235,32 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 		return h.succeed(bctx, a, resp.Body, resp.Envelope, resp.RequestID, false)
 	}
+	return h.failed(ctx, a, err, failure{})
+}
+
+// call makes one Vlens call for the attempt. A failed call comes back as
+// its *vlens.Error, already observed and in the attempt history; any other
+// error (no classification, or the attempt's context ended) is wrapped.
+func (h *Handler) call(ctx context.Context, a *attempt, call vlens.Call) (*vlens.Response, error) {
+	if err := h.markInFlight(ctx, a); err != nil {
+		return nil, err
+	}
+	resp, err := h.cfg.Vlens.Do(ctx, call)
+	if err == nil {
+		return resp, nil
+	}
 	var verr *vlens.Error
 	if !errors.As(err, &verr) {
-		return fmt.Errorf("call vlens: %w", err)
+		return nil, fmt.Errorf("call vlens: %w", err)
 	}
 	a.verr = verr
 	if f, unknown := h.settleCall(ctx, a, verr); unknown {
-		return h.deadLetter(ctx, a, f)
+		return nil, h.deadLetter(ctx, a, f)
 	}
 	if ctx.Err() != nil {
 		// Shutdown or the task's deadline: asynq puts the task back (or
 		// counts the timeout as a failure); no outcome yet.
-		return fmt.Errorf("call interrupted: %w", ctx.Err())
+		return nil, fmt.Errorf("call interrupted: %w", ctx.Err())
 	}
 	h.observe(a, verr.Class, verr.Category, verr.Code)
 	if verr.Class != vlens.ClassThrottled {
@@ -251,6 +270,23 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}); herr != nil {
 			a.log.Warn().Err(herr).Msg("could not record the attempt in the history")
 		}
+	}
+	return nil, verr
+}
+
+// failed acts on an error from call: a throttled call waits, a transient
+// one is retried with backoff (or dead-lettered once its attempts are
+// spent), a permanent one is dead-lettered with f. Other errors go back to
+// asynq as they are.
+func (h *Handler) failed(ctx context.Context, a *attempt, err error, f failure) error {
+	var verr *vlens.Error
+	if !errors.As(err, &verr) {
+		return err
+	}
+	f.verr = verr
+	retried := a.retried
+	if f.flow != nil {
+		retried -= f.flow.start // a flow step counts its attempts from its own start
 	}
 	switch verr.Class {
 	case vlens.ClassThrottled:
@@ -262,16 +298,17 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
 		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true}
 	case vlens.ClassTransient:
-		if a.retried+1 >= h.policy.MaxAttempts {
-			return h.deadLetter(ctx, a, failure{verr: verr, retriesExhausted: true})
+		if retried+1 >= h.policy.MaxAttempts {
+			f.retriesExhausted = true
+			return h.deadLetter(ctx, a, f)
 		}
-		delay := h.policy.TransientDelay(a.retried)
+		delay := h.policy.TransientDelay(retried)
 		h.retryAfter(ctx, a, delay)
 		a.log.Warn().Int("http_status", verr.HTTPStatus).Int("code", verr.Code).Str("reason", verr.Reason).
 			Str("x_request_id", verr.RequestID).Dur("retry_in", delay).Msg("transient failure, will retry")
 		return &RetryError{Delay: delay, Err: safeError(verr)}
 	default:
-		return h.deadLetter(ctx, a, failure{verr: verr})
+		return h.deadLetter(ctx, a, f)
 	}
 }
 
@@ -337,7 +374,12 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // succeed stores the result and publishes the outcome.
 func (h *Handler) succeed(ctx context.Context, a *attempt, body []byte, env *vlens.Envelope, requestID string, replayed bool) error {
-	result := h.cfg.Results.apply(a.task.Type(), resultOf(body, env))
+	return h.publishSuccess(ctx, a, resultOf(body, env), requestID, replayed)
+}
+
+// publishSuccess stores result and publishes the outcome.
+func (h *Handler) publishSuccess(ctx context.Context, a *attempt, result json.RawMessage, requestID string, replayed bool) error {
+	result = h.cfg.Results.apply(a.task.Type(), result)
 	also := h.forgetIn(a.id)
 	if w := a.task.ResultWriter(); w != nil && a.queue != "" {
 		// The result goes in the outcome's pipeline, where asynq's
@@ -380,7 +422,11 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 	}
 	rec := h.record(a, f, history)
 	rec.Reason = f.reason
-	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, requeuePayload(a.task.Payload()))
+	payload := a.task.Payload()
+	if f.flow != nil {
+		payload = f.flow.payload
+	}
+	id, created, err := h.cfg.DeadLetters.Add(ctx, rec, requeuePayload(payload))
 	if err != nil {
 		// Redis trouble: let asynq retry the task rather than lose it.
 		return fmt.Errorf("write dead-letter record: %w", err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vlensq/vlensq/flows"
 )
 
 // JournalTTLDefault bounds how long the per-task journal and attempt history
@@ -147,6 +149,6 @@ func (h *Handler) attempts(ctx context.Context, taskID string) ([]attemptEntry, 
 // It joins the outcome's pipeline (one round trip for both).
 func (h *Handler) forgetIn(taskID string) func(redis.Pipeliner) {
 	return func(p redis.Pipeliner) {
-		p.Del(context.Background(), journalKey(taskID), attemptsKey(taskID))
+		p.Del(context.Background(), journalKey(taskID), attemptsKey(taskID), flows.Key(taskID))
 	}
 }

@@ -66,6 +66,9 @@ func (h *Handler) record(a *attempt, f failure, history []attemptEntry) *deadlet
 		rec.History = []deadletter.Attempt{{At: now, HTTPStatus: e.HTTPStatus, ErrorCode: e.Code, Class: string(e.Class), XRequestID: e.RequestID}}
 	}
 	rec.Attempts = max(len(rec.History), a.retried+1)
+	if f.flow != nil {
+		rec.Step, rec.Steps = f.flow.step, f.flow.steps
+	}
 	rec.FirstAttemptAt = rec.History[0].At
 	return rec
 }

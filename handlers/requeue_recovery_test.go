@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/outcome"
 )
@@ -40,6 +42,12 @@ func TestRequeueRecoveryWithTheRealClient(t *testing.T) {
 				t.Fatalf("requeued task outcome = %+v", o)
 			}
 			if gone {
+				// The outcome is published inside the handler: wait until
+				// asynq has taken the task out of "active" too.
+				waitUntil(t, 10*time.Second, func() bool {
+					info, err := b.insp.GetTaskInfo(b.queue, newID)
+					return err == nil && info.State != asynq.TaskStateActive
+				})
 				if err := b.insp.DeleteTask(b.queue, newID); err != nil {
 					t.Fatal(err)
 				}

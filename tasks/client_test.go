@@ -346,3 +346,36 @@ func TestClientClose(t *testing.T) {
 		t.Errorf("Close closed the caller's Redis client: %v", err)
 	}
 }
+
+func TestEnqueueIdentityStoresEachImageOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	id := Identity{Tenant: "acme", User: "u1", Front: fakeJPEG(2048, 1), Back: fakeJPEG(2048, 2),
+		Faces: [3][]byte{fakeJPEG(1024, 3), fakeJPEG(1024, 4), fakeJPEG(1024, 5)}}
+	info, err := b.client.EnqueueIdentity(ctx, id, EnqueueOptions{Queue: b.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := DecodePayload(info.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("queue payload: %d bytes for 5 images of 8192 bytes in all", len(info.Payload))
+	if len(info.Payload) > 1024 {
+		t.Errorf("queue payload is %d bytes; the images are not claim-checked", len(info.Payload))
+	}
+	for name, im := range map[string]*Image{"front_image": p.FrontImage, "back_image": p.BackImage, "face_1": p.Face1, "face_2": p.Face2, "face_3": p.Face3} {
+		if im == nil || im.Ref == nil {
+			t.Fatalf("%s is not a blob reference: %v", name, im)
+		}
+		if _, err := b.blobs.Get(ctx, *im.Ref); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	id.Faces[2] = id.Faces[0]
+	_, err = b.client.EnqueueIdentity(ctx, id, EnqueueOptions{Queue: b.queue})
+	if ve := asValidation(t, err); ve.Field != "payload.face_3" {
+		t.Errorf("repeated frame: %v", err)
+	}
+}

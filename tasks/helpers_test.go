@@ -52,6 +52,9 @@ func validPayload(t testing.TB, taskType string) *Payload {
 		return &Payload{Tenant: "acme", User: "user-1", Image: img(1), TransactionID: TextID("tx-1"), GetExtractedData: ptr(true)}
 	case TypeVerifyLiveness:
 		return &Payload{Tenant: "acme", User: "user-1", Face1: img(11), Face2: img(12), Face3: img(13), TransactionID: TextID("tx-1")}
+	case TypeVerifyIdentity:
+		return &Payload{Tenant: "acme", User: "user-1", FrontImage: img(1), BackImage: img(2),
+			Face1: img(11), Face2: img(12), Face3: img(13), GetExtractedData: ptr(true)}
 	case TypeOCRIDFront, TypeOCRIDBack:
 		return &Payload{Tenant: "acme", Image: img(1), Country: "EG"}
 	case TypeOCRFaceMatch:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Line is one task of an NDJSON enqueue file:
@@ -44,7 +45,11 @@ type lineJSON struct {
 // and every Payload.Validate rule give a *ValidationError naming the field
 // ("type", "tenant", "payload.image"). Whether the tenant is configured is
 // checked when the Client enqueues.
-func ParseLine(b []byte) (Line, error) {
+func ParseLine(b []byte) (Line, error) { return ScanConfig{}.ParseLine(b) }
+
+// ParseLine is the package's ParseLine that also reads images given by file
+// name ("@front.jpg") with c.ReadImage.
+func (c ScanConfig) ParseLine(b []byte) (Line, error) {
 	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 	if err := checkUTF8(b); err != nil {
 		return Line{}, err
@@ -62,6 +67,9 @@ func ParseLine(b []byte) (Line, error) {
 	p := new(Payload)
 	if err := p.decodeRaw(lj.Payload); err != nil {
 		return Line{}, withPrefix("payload", err)
+	}
+	if err := c.readImages(p); err != nil {
+		return Line{}, err
 	}
 	switch {
 	case blank(lj.Tenant) && blank(p.Tenant):
@@ -105,6 +113,41 @@ type ScanConfig struct {
 	// and reported, never held in memory whole. Default MaxLineBytesDefault
 	// (64 MiB).
 	MaxLineBytes int
+	// ReadImage, when set, reads the images a line gives by file name: an
+	// image string "@front.jpg" (base64 never holds "@") is replaced by the
+	// file's bytes. vlensq enqueue reads names relative to the NDJSON
+	// file's directory. Default nil: an "@" image is refused, naming the
+	// field.
+	ReadImage func(name string) ([]byte, error)
+}
+
+// imageFields are the payload's image members, dotted for nested ones.
+var imageFields = []string{"image", "front_image", "back_image", "face_1", "face_2", "face_3",
+	"scanTransaction.image", "scanTransaction.face_1", "scanTransaction.face_2", "scanTransaction.face_3"}
+
+// readImages replaces every "@name" image of p by the bytes c.ReadImage
+// returns for name.
+func (c ScanConfig) readImages(p *Payload) error {
+	for _, name := range imageFields {
+		slot := p.imageSlot(name)
+		if slot == nil || *slot == nil || !strings.HasPrefix((*slot).Inline, "@") {
+			continue
+		}
+		field := "payload." + name
+		file := (*slot).Inline[1:]
+		if c.ReadImage == nil {
+			return &ValidationError{Field: field, Problem: `an image file ("@` + file + `") is read only by vlensq enqueue; send base64 or a blob reference`}
+		}
+		if strings.TrimSpace(file) == "" {
+			return &ValidationError{Field: field, Problem: `"@" needs a file name, e.g. "@front.jpg"`}
+		}
+		data, err := c.ReadImage(file)
+		if err != nil {
+			return &ValidationError{Field: field, Problem: "image file: " + err.Error()}
+		}
+		*slot = ImageBytes(data)
+	}
+	return nil
 }
 
 // ScanFile reads NDJSON tasks with the default ScanConfig.
@@ -132,7 +175,7 @@ func (c ScanConfig) ScanFile(r io.Reader, fn func(lineNo int, l Line) error) []L
 				Problem: fmt.Sprintf("line is %d bytes, over the %d-byte limit", n, limit),
 			}})
 		case len(bytes.TrimSpace(buf)) > 0:
-			l, perr := ParseLine(buf)
+			l, perr := c.ParseLine(buf)
 			if perr == nil {
 				perr = fn(lineNo, l)
 			}

@@ -222,3 +222,25 @@ func TestScanFileReadError(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestParseLineImageFiles(t *testing.T) {
+	t.Parallel()
+	line := []byte(`{"type":"ocr:id_front","tenant":"acme","payload":{"image":"@front.jpg","country":"EG"}}`)
+	if _, err := ParseLine(line); err == nil || asValidation(t, err).Field != "payload.image" ||
+		!strings.Contains(err.Error(), "read only by vlensq enqueue") {
+		t.Errorf("without a reader: %v", err)
+	}
+	var asked string
+	c := ScanConfig{ReadImage: func(name string) ([]byte, error) { asked = name; return fakeJPEG(1024, 5), nil }}
+	l, err := c.ParseLine(line)
+	if err != nil || asked != "front.jpg" {
+		t.Fatalf("ParseLine: %v (asked %q)", err, asked)
+	}
+	if want := ImageBytes(fakeJPEG(1024, 5)).Inline; l.Payload.Image.Inline != want {
+		t.Error("the image is not the file's bytes")
+	}
+	c.ReadImage = func(string) ([]byte, error) { return nil, errors.New("no such file") }
+	if _, err := c.ParseLine(line); err == nil || err.Error() != "payload.image: image file: no such file" {
+		t.Errorf("unreadable file: %v", err)
+	}
+}

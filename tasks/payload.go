@@ -33,7 +33,12 @@ type Payload struct {
 	// Image is the ID card side (verify:id_*, ocr:id_*) or the face to match
 	// (ocr:face_match).
 	Image *Image `json:"image,omitempty"`
-	// Face1..Face3 are the three distinct liveness frames (verify:liveness).
+	// FrontImage and BackImage are the two sides of the ID card of
+	// verify:identity (sent as "image" to verify/id/front and /id/back).
+	FrontImage *Image `json:"front_image,omitempty"`
+	BackImage  *Image `json:"back_image,omitempty"`
+	// Face1..Face3 are the three distinct liveness frames (verify:liveness,
+	// verify:identity).
 	Face1 *Image `json:"face_1,omitempty"`
 	Face2 *Image `json:"face_2,omitempty"`
 	Face3 *Image `json:"face_3,omitempty"`
@@ -78,7 +83,9 @@ type Payload struct {
 	// (business:create). Numbers pass through exactly.
 	RequestFieldsValues map[string]any `json:"requestFieldsValues,omitempty"`
 	// ScanTransaction holds the ID image and three liveness frames of
-	// business:revalidate_liveness.
+	// business:revalidate_liveness; on business:request_otp, the ones the
+	// worker re-validates liveness with when Vlens answers that the device
+	// location changed.
 	ScanTransaction *ScanTransaction `json:"scanTransaction,omitempty"`
 }
 

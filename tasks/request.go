@@ -21,7 +21,7 @@ func (p *Payload) RequestBody(ctx context.Context, spec Spec, blobs BlobReader) 
 			continue
 		}
 		switch name {
-		case "image", "face_1", "face_2", "face_3":
+		case "image", "front_image", "back_image", "face_1", "face_2", "face_3":
 			s, err := resolveImage(ctx, "payload."+name, *p.imageSlot(name), blobs)
 			if err != nil {
 				return nil, err

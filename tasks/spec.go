@@ -12,6 +12,9 @@ const (
 	TypeVerifyIDFront  = "verify:id_front"
 	TypeVerifyIDBack   = "verify:id_back"
 	TypeVerifyLiveness = "verify:liveness"
+	// TypeVerifyIdentity runs verify:id_front and verify:id_back, then
+	// verify:liveness, as one task with one transaction_id (package flows).
+	TypeVerifyIdentity = "verify:identity"
 
 	TypeOCRIDFront   = "ocr:id_front"
 	TypeOCRIDBack    = "ocr:id_back"
@@ -53,6 +56,15 @@ type Spec struct {
 	// visible side effect: business:request_otp sends another SMS and
 	// business:create opens a second business request.
 	Idempotent bool
+	// Flow is true for a task type that runs several Vlens calls
+	// (verify:identity; see package flows). Method and Path are empty; Fields
+	// are the payload members its steps use, and the steps build their own
+	// bodies.
+	Flow bool
+	// Extra are payload members the worker uses but does not send with the
+	// call: business:request_otp's scanTransaction, sent to
+	// StepReValidateLiveness only when Vlens asks for it.
+	Extra []string
 }
 
 // Params returns the names a payload of this type may carry: our own
@@ -60,7 +72,8 @@ type Spec struct {
 func (s Spec) Params() []string {
 	p := []string{"tenant", "user", "callback_url"}
 	p = append(p, s.placeholders()...)
-	return append(p, s.Fields...)
+	p = append(p, s.Fields...)
+	return append(p, s.Extra...)
 }
 
 // placeholders returns the {names} in Path, in order.
@@ -108,6 +121,14 @@ var specs = []Spec{
 		Idempotent: true,
 	},
 	{
+		Type: TypeVerifyIdentity, UserToken: true, Flow: true,
+		Fields: []string{"front_image", "back_image", "face_1", "face_2", "face_3", "transaction_id",
+			"client_transaction_id", "request_id", "country", "name_check_value", "getExtractedData"},
+		Required:   []string{"front_image", "back_image", "face_1", "face_2", "face_3"},
+		Images:     []string{"front_image", "back_image", "face_1", "face_2", "face_3"},
+		Idempotent: true,
+	},
+	{
 		Type: TypeOCRIDFront, Method: http.MethodPost, Path: "/v1/ocr/id/front",
 		Fields: ocrIDFields, Required: []string{"image", "country"}, Images: []string{"image"}, Idempotent: true,
 	},
@@ -135,6 +156,10 @@ var specs = []Spec{
 		UserToken: true,
 		Fields:    []string{"geoLocation", "userDeviceUtcTime", "requestId"},
 		Required:  []string{"geoLocation", "userDeviceUtcTime", "requestId"},
+		// scanTransaction, when given, answers Vlens's "location changed":
+		// the worker re-validates liveness with it and asks for the OTP again.
+		Extra:  []string{"scanTransaction"},
+		Images: scanImages,
 	},
 	{
 		Type: TypeBusinessRevalidateLiveness, Method: http.MethodPost, Path: "/api/BusinessRequest/CustomerSign/StepReValidateLiveness",
@@ -190,6 +215,7 @@ func (s Spec) clone() Spec {
 	s.Fields = slices.Clone(s.Fields)
 	s.Required = slices.Clone(s.Required)
 	s.Images = slices.Clone(s.Images)
+	s.Extra = slices.Clone(s.Extra)
 	return s
 }
 

@@ -215,6 +215,10 @@ func (p *Payload) imageSlot(name string) **Image {
 	switch name {
 	case "image":
 		return &p.Image
+	case "front_image":
+		return &p.FrontImage
+	case "back_image":
+		return &p.BackImage
 	case "face_1":
 		return &p.Face1
 	case "face_2":

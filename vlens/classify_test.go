@@ -829,3 +829,16 @@ func TestClassifyMessageWithoutCode(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchedRuleNamesTheLocationChangedRule(t *testing.T) {
+	t.Parallel()
+	env := &Envelope{ErrorMessage: "Location changed: liveness required. Call StepReValidateLiveness before StepRequestOtp"}
+	v := DefaultTable().ClassifyEndpoint("/api/BusinessRequest/CustomerSign/StepRequestOtp", 200, env, nil)
+	e := &Error{Class: v.Class, Reason: v.Reason}
+	if !e.MatchedRule(RuleLocationChanged) {
+		t.Errorf("verdict %+v does not name the %q rule", v, RuleLocationChanged)
+	}
+	if (&Error{Reason: "message: location changed later"}).MatchedRule(RuleLocationChanged) {
+		t.Error("a longer rule name matched")
+	}
+}

@@ -58,3 +58,19 @@ func (e *Error) Verdict() Verdict {
 func (e *Error) NotProcessed() bool {
 	return !e.Sent || e.refused || e.Class == ClassThrottled
 }
+
+// RuleLocationChanged is the name of the default message rule that
+// recognises StepRequestOtp's answer that the device moved too far and
+// liveness must be re-validated (StepReValidateLiveness) first.
+const RuleLocationChanged = "location changed"
+
+// MatchedRule reports whether the error's verdict comes from the message
+// rule called name (see Table's messages and RuleLocationChanged).
+func (e *Error) MatchedRule(name string) bool {
+	for _, p := range []string{"message: ", "error_descriptions: "} {
+		if rest, ok := strings.CutPrefix(e.Reason, p+name); ok && (rest == "" || strings.HasPrefix(rest, ": ")) {
+			return true
+		}
+	}
+	return false
+}

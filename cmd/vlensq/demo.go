@@ -73,6 +73,12 @@ type demoTask struct {
 	// then builds a follow-up task from this task's outcome (liveness after
 	// the ID steps, OTP after the business request).
 	then func(o outcome.Outcome) []demoTask
+	// requeue, when set, follows a dead letter of this task: the task it
+	// returns is enqueued by requeueing the dead letter.
+	requeue func(deadLetterID string) demoTask
+	// enqueue, when set, enqueues the task instead of Tasks.Enqueue (a
+	// requeue of a dead letter); it returns the new task id.
+	enqueue func(ctx context.Context) (string, error)
 
 	id string
 }
@@ -134,7 +140,17 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 	}
 	fmt.Fprintln(g.stdout)
 
-	mix := demoMix(bank, telecom, user)
+	requeue := func(ctx context.Context, dlID string) (string, error) {
+		rep, err := a.DLQ.Requeue(ctx, []string{dlID}, deadletter.Filter{}, deadletter.RequeueOptions{By: "demo", Enqueue: a.RequeueFunc()})
+		if err != nil {
+			return "", err
+		}
+		if rep.Requeued != 1 {
+			return "", fmt.Errorf("requeue of %s: %+v", dlID, rep.Items)
+		}
+		return rep.Items[0].NewTaskID, nil
+	}
+	mix := demoMix(bank, telecom, user, requeue)
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -143,6 +159,12 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 	lastID := "0"
 	for round := 1; len(mix) > 0; round++ {
 		for i := range mix {
+			if mix[i].enqueue != nil {
+				if mix[i].id, err = mix[i].enqueue(ctx); err != nil {
+					return fmt.Errorf("demo: %s: %w", mix[i].name, err)
+				}
+				continue
+			}
 			info, err := a.Tasks.Enqueue(ctx, mix[i].typ, mix[i].payload, tasks.EnqueueOptions{})
 			if err != nil {
 				return fmt.Errorf("demo: enqueue %s: %w", mix[i].name, err)
@@ -158,6 +180,9 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 			if t.then != nil && results[t.id].Status == outcome.StatusSucceeded {
 				next = append(next, t.then(results[t.id])...)
 			}
+			if t.requeue != nil && results[t.id].Status == outcome.StatusDeadLettered {
+				next = append(next, t.requeue(results[t.id].DeadLetterID))
+			}
 		}
 		done = append(done, mix...)
 		mix = next
@@ -165,6 +190,10 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 	if err := demoReport(ctx, g.stdout, a.DLQ, done, results); err != nil {
 		return err
 	}
+	if n := fake.ScenarioHits(demoResumed); n != 4 {
+		return fmt.Errorf("demo: the resumed verify:identity made %d calls, want 4 (front, back, the failed liveness, liveness)", n)
+	}
+	fmt.Fprintln(g.stdout, "verify:identity dead-lettered at its liveness step and requeued: it resumed at liveness (4 calls in all: front and back were not repeated)")
 	if o.keep && dashURL != "" {
 		fmt.Fprintf(g.stdout, "\nthe worker and the dashboard keep running at %s/dlq/ (token %s); Ctrl-C to stop\n", dashURL, token)
 		<-parent.Done()
@@ -312,7 +341,11 @@ func demoImage(seed int) string {
 	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
 
-func demoMix(bank, telecom, user string) []demoTask {
+// demoResumed scripts the verify:identity task that fails at liveness and
+// is requeued: front, back, a failed liveness, then the resumed liveness.
+const demoResumed = "sandbox:ok,ok,liveness_false,ok#demo-12"
+
+func demoMix(bank, telecom, user string, requeue func(ctx context.Context, deadLetterID string) (string, error)) []demoTask {
 	img := func(seed int) *tasks.Image { return &tasks.Image{Inline: demoImage(seed)} }
 	yes := true
 	ok := func(name, typ string, p *tasks.Payload) demoTask {
@@ -351,8 +384,22 @@ func demoMix(bank, telecom, user string) []demoTask {
 				OTPRequestID: tasks.TextID("otp-1"), OTPCode: "000000", GeoLocation: geo, UserDeviceUTCTime: now}, vlens.ClassPermanent, vlens.CategoryBusinessRequest),
 		}
 	}
+	identity := func(scenario string) *tasks.Payload {
+		return &tasks.Payload{Tenant: bank, User: user, FrontImage: img(2), BackImage: img(3),
+			Face1: img(4), Face2: img(5), Face3: img(6), ClientTransactionID: scenario, GetExtractedData: &yes}
+	}
+	failedFlow := fail("verify:identity: liveness fails (front, back passed)", tasks.TypeVerifyIdentity, identity(demoResumed),
+		vlens.ClassPermanent, vlens.CategoryIdentityVerification)
+	failedFlow.requeue = func(dlID string) demoTask {
+		t := ok("verify:identity: requeued, resumes at liveness", tasks.TypeVerifyIdentity, nil)
+		t.enqueue = func(ctx context.Context) (string, error) { return requeue(ctx, dlID) }
+		return t
+	}
 	return []demoTask{
 		front, back, create,
+		ok("verify:identity: front, back, liveness as one task", tasks.TypeVerifyIdentity, identity("onboarding-2")),
+		ok("verify:identity: back 503, only back retried", tasks.TypeVerifyIdentity, identity("sandbox:ok,http503,ok,ok#demo-11")),
+		failedFlow,
 		ok("ocr: ID front", tasks.TypeOCRIDFront, ocr("kiosk-17")),
 		ok("ocr: AML screening", tasks.TypeOCRAML, &tasks.Payload{Tenant: telecom, IDNumber: "29001011234567", Name: "Amira Hassan"}),
 		ok("transient 503, then success", tasks.TypeOCRIDFront, ocr("sandbox:http503,ok#demo-1")),

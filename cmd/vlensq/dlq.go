@@ -283,18 +283,26 @@ func newDLQRequeueCmd(g *globals) *cobra.Command {
 	var dryRun bool
 	var rate float64
 	var by string
+	var restart, force bool
 	cmd := &cobra.Command{
 		Use:   "requeue (ID... | filters | --all)",
 		Short: "Enqueue dead letters' original tasks again (throttled, once per record)",
 		Long: `requeue enqueues the original payload of each selected record again, on its original queue,
 and notes the requeue on the record. Run it with --dry-run first. A record whose requeued task
-still exists is skipped, so running the same requeue twice enqueues nothing twice.`,
+still exists is skipped, so running the same requeue twice enqueues nothing twice.
+A verify:identity record resumes at the step that failed (the steps that succeeded are not
+called again); --restart starts it again from the first step with a new transaction_id (or the
+payload's own). --force requeues records already requeued (e.g. to --restart after a resume).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBulk(cmd.Context(), g, &ff, args, func(ctx context.Context, p *process, flt deadletter.Filter, progress func(int, int)) error {
-				rep, err := p.DLQ.Requeue(ctx, args, flt, deadletter.RequeueOptions{
+				opt := deadletter.RequeueOptions{
 					DryRun: dryRun, By: by, RatePerSecond: rate, Progress: progress,
-					Enqueue: p.RequeueFunc(), All: ff.all && len(args) == 0 && ff.empty(),
-				})
+					Enqueue: p.RequeueFunc(), All: ff.all && len(args) == 0 && ff.empty(), Force: force,
+				}
+				if restart {
+					opt.Enqueue = p.RestartFunc()
+				}
+				rep, err := p.DLQ.Requeue(ctx, args, flt, opt)
 				if err != nil {
 					return err
 				}
@@ -326,6 +334,8 @@ still exists is skipped, so running the same requeue twice enqueues nothing twic
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be requeued; change nothing")
 	cmd.Flags().Float64Var(&rate, "rate", 20, "records requeued per second at most")
 	cmd.Flags().StringVar(&by, "by", env("USER", "cli"), "who requeues, noted on each record")
+	cmd.Flags().BoolVar(&force, "force", false, "requeue records that were already requeued (new task id <id>:rq<n+1>)")
+	cmd.Flags().BoolVar(&restart, "restart", false, "start verify:identity tasks again from the first step instead of resuming at the failed one")
 	return cmd
 }
 

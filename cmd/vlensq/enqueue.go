@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -36,6 +37,10 @@ One task:   vlensq enqueue --type ocr:id_front --tenant acme --payload '{"image"
             (--payload @file.json reads the payload from a file)
 Many tasks: vlensq enqueue --file tasks.ndjson
             one JSON object per line: {"type","tenant","payload","queue"?,"id"?}
+
+An image may be given by file name instead of base64: "front_image":"@front.jpg" is read by
+this command, relative to the NDJSON file's directory (to the payload file's with
+--payload @file.json, else to the working directory); absolute paths work too.
 
 An --id (or a line's "id") becomes the task id: enqueueing the same id twice is reported as a
 duplicate and not enqueued again. A bad line is reported with its line number and nothing is
@@ -75,18 +80,19 @@ func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
 	case o.payload == "":
 		return usageErr("--payload is required: JSON, or @file.json")
 	}
-	raw := []byte(o.payload)
+	raw, imageDir := []byte(o.payload), "."
 	if strings.HasPrefix(o.payload, "@") {
 		var err error
 		if raw, err = os.ReadFile(o.payload[1:]); err != nil {
 			return usageErr("--payload: %v", err)
 		}
+		imageDir = filepath.Dir(o.payload[1:])
 	}
 	if !json.Valid(raw) {
 		return usageErr("--payload: not valid JSON")
 	}
 	// One code path for both forms: a single task is a one-line file.
-	line, err := tasks.ParseLine(lineJSON(o.typ, o.tenant, raw, o.queue, o.id))
+	line, err := tasks.ScanConfig{ReadImage: imageReader(imageDir)}.ParseLine(lineJSON(o.typ, o.tenant, raw, o.queue, o.id))
 	if err != nil {
 		return badInput(err)
 	}
@@ -188,7 +194,11 @@ func runEnqueueFile(ctx context.Context, g *globals, o *enqueueOpts) error {
 		}
 		batch, lines = batch[:0], lines[:0]
 	}
-	scanErrs := tasks.ScanFile(&reader, func(n int, l tasks.Line) error {
+	imageDir := "."
+	if o.file != "-" {
+		imageDir = filepath.Dir(o.file)
+	}
+	scanErrs := tasks.ScanConfig{ReadImage: imageReader(imageDir)}.ScanFile(&reader, func(n int, l tasks.Line) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -227,4 +237,25 @@ func (s *enqueueSummary) report(w io.Writer) error {
 		return usageErr("%d bad lines; the other tasks were enqueued", len(s.bad))
 	}
 	return nil
+}
+
+// imageReader reads the image files NDJSON lines name ("@front.jpg"):
+// relative names from dir (the NDJSON file's directory; the payload file's
+// for --payload @file.json; the working directory otherwise). A file over
+// the image size limit is refused before it is read.
+func imageReader(dir string) func(name string) ([]byte, error) {
+	return func(name string) ([]byte, error) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.Size() > tasks.MaxImageBytes {
+			return nil, fmt.Errorf("%s is %d bytes, over the %d-byte image limit", name, st.Size(), tasks.MaxImageBytes)
+		}
+		return io.ReadAll(io.LimitReader(f, tasks.MaxImageBytes+1))
+	}
 }

@@ -356,7 +356,7 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"Outcomes by class and category", "retries_exhausted", "Vlens support ticket", "ended as their scenarios expect"} {
+	for _, want := range []string{"Outcomes by class and category", "retries_exhausted", "Vlens support ticket", "ended as their scenarios expect", "it resumed at liveness"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

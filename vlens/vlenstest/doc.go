@@ -139,6 +139,8 @@
 //	liveness_false  HTTP 200, error_code null, services.liveness false
 //	src_invalid     HTTP 200, error_code null, services.SRC.isValid false (NTRA/CSO check)
 //	expire          expire the caller's access token, then answer 401 "Access token expired"
+//	location_changed HTTP 200, error_code null, StepRequestOtp's "Location changed: liveness
+//	                required" message (the device moved > 80 km; no OTP is sent)
 //	msg:TEXT        HTTP 200, error_code null, error_message TEXT (TEXT is %-decoded:
 //	                write "," "+" "#" as %2C %2B %23)
 //	delay:DUR       wait DUR (at most 10m), then the step's outcome (ok when alone)

@@ -410,6 +410,8 @@ func (f *Fake) outcome(c *call, st step) *response {
 		return failure(http.StatusUnauthorized, 0, msgAccessExpired)
 	case actMsg:
 		return messageFailure(st.msg)
+	case actLocationChanged:
+		return messageFailure(msgLocationChanged)
 	}
 	panic(fmt.Sprintf("vlenstest: unhandled action %d", st.act))
 }

@@ -41,6 +41,7 @@ const (
 	actSRCInvalid
 	actExpire
 	actMsg
+	actLocationChanged
 )
 
 // step is one parsed scenario step.
@@ -74,6 +75,7 @@ var simpleSteps = map[string]action{
 	"http408": actHTTP408, "reset": actReset, "truncated": actTruncated, "empty": actEmpty,
 	"services3011": actServices3011, "http400desc": actHTTP400Desc, "fake": actFake,
 	"liveness_false": actLivenessFalse, "src_invalid": actSRCInvalid, "expire": actExpire,
+	"location_changed": actLocationChanged,
 }
 
 // parseScenario parses "sandbox:STEPS[#KEY]". STEPS is a comma-separated

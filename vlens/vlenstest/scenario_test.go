@@ -247,6 +247,7 @@ func TestScenarioSteps(t *testing.T) {
 		}},
 		{"msg:User not eligible", func(t *testing.T, r reply) { wantFailure(t, r, 200, nil, "User not eligible") }},
 		{"expire", func(t *testing.T, r reply) { wantFailure(t, r, 401, nil, "expired") }},
+		{"location_changed", func(t *testing.T, r reply) { wantFailure(t, r, 200, nil, "Location changed: liveness required") }},
 		{"bogus", func(t *testing.T, r reply) {
 			wantFailure(t, r, 400, nil, `bad item "bogus"`)
 		}},
