@@ -49,6 +49,13 @@ type Record struct {
 	RequestID           string    `json:"request_id"`
 	// Requeued lists every requeue of this record, oldest first.
 	Requeued []Requeue `json:"requeued"`
+	// TraceID is the OpenTelemetry trace of the attempt that dead-lettered
+	// the task (empty when it was not traced): support opens the trace from
+	// the ticket with it.
+	TraceID string `json:"trace_id,omitempty"`
+	// Traceparent is that attempt's W3C traceparent: a requeue links the new
+	// task's spans to it.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Endpoint is a Vlens call: method and full URL.

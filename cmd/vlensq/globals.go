@@ -15,6 +15,7 @@ import (
 
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/config"
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -118,12 +119,36 @@ func (g *globals) loadTable() (*vlens.Table, error) {
 // App. Close releases all of it.
 type process struct {
 	*app.App
-	log zerolog.Logger
+	log    zerolog.Logger
+	traces *tracing.Provider
 }
 
 func (p *process) Close() {
 	_ = p.App.Close()
 	_ = p.Redis.Close()
+	shutdownTracing(p.traces, p.log)
+}
+
+// shutdownTracing flushes the spans still buffered, waiting at most
+// tracingFlushTimeout.
+func shutdownTracing(tp *tracing.Provider, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Warn().Err(err).Msg("tracing: could not flush the last spans")
+	}
+}
+
+// tracingFlushTimeout bounds the flush of the last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
+
+// openTracing sets tracing up from the OTEL_* environment (off when unset).
+func openTracing(ctx context.Context) (*tracing.Provider, error) {
+	tp, err := tracing.FromEnv(ctx)
+	if err != nil {
+		return nil, usageErr("tracing: %v", err)
+	}
+	return tp, nil
 }
 
 func (g *globals) open(ctx context.Context, o app.Options) (*process, error) {
@@ -139,16 +164,25 @@ func (g *globals) open(ctx context.Context, o app.Options) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
+	traces, err := openTracing(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := g.openRedis(ctx)
 	if err != nil {
+		shutdownTracing(traces, log)
 		return nil, err
 	}
 	o.Redis, o.Tenants, o.Table, o.Logger = r, tenants, table, &log
 	o.VlensBaseURL = g.vlensURL
+	if traces.Enabled() {
+		o.TracerProvider = traces.TracerProvider
+	}
 	a, err := app.New(o)
 	if err != nil {
 		_ = r.Close()
+		shutdownTracing(traces, log)
 		return nil, err
 	}
-	return &process{App: a, log: log}, nil
+	return &process{App: a, log: log, traces: traces}, nil
 }

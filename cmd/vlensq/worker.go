@@ -124,7 +124,9 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 // metricsMux serves /metrics, /healthz and /readyz.
 func metricsMux(m *metrics.Metrics, a *app.App) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	// OpenMetrics, when the scraper asks for it, carries the latency
+	// histograms' exemplars (trace ids).
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
