@@ -62,6 +62,13 @@ func (s *syncBuffer) String() string {
 // are canaries that no span may carry.
 func tracedSetup(t *testing.T, policy handlers.Policy) *tracedBundle {
 	t.Helper()
+	return tracedSetupWith(t, policy)
+}
+
+// tracedSetupWith is tracedSetup with more tracer provider options (another
+// exporter, a resource).
+func tracedSetupWith(t *testing.T, policy handlers.Policy, opts ...sdktrace.TracerProviderOption) *tracedBundle {
+	t.Helper()
 	rdb := redistest.Client(t, redistest.DBHandlers)
 	n := seq.Add(1)
 	tenant := vlens.Tenant{Name: fmt.Sprintf("traced-%d-%d", os.Getpid(), n),
@@ -72,7 +79,7 @@ func tracedSetup(t *testing.T, policy handlers.Policy) *tracedBundle {
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSyncer(exp)}, opts...)...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	logs := &syncBuffer{}
 	log := zerolog.New(logs)
