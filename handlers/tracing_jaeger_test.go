@@ -44,7 +44,7 @@ func TestJaegerReceivesTheTrace(t *testing.T) {
 	}
 	service := fmt.Sprintf("vlensq-jaeger-test-%d", time.Now().Unix())
 	res := resource.NewSchemaless(semconv.ServiceName(service))
-	tb := tracedSetupWith(t, fastPolicy, sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tb := tracedSetupWith(t, tracedOpts{policy: fastPolicy, provider: []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}})
 
 	// A 503 (retried), then an expired user token (refreshed, replayed).
 	id, producer := tb.produce(t, tasks.TypeVerifyIDFront, &tasks.Payload{Tenant: tb.tenant.Name, User: tb.user,

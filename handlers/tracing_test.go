@@ -62,29 +62,37 @@ func (s *syncBuffer) String() string {
 // are canaries that no span may carry.
 func tracedSetup(t *testing.T, policy handlers.Policy) *tracedBundle {
 	t.Helper()
-	return tracedSetupWith(t, policy)
+	return tracedSetupWith(t, tracedOpts{policy: policy})
 }
 
-// tracedSetupWith is tracedSetup with more tracer provider options (another
-// exporter, a resource).
-func tracedSetupWith(t *testing.T, policy handlers.Policy, opts ...sdktrace.TracerProviderOption) *tracedBundle {
+type tracedOpts struct {
+	policy handlers.Policy
+	// ratePerSecond, when set, turns the tenant's rate limit on.
+	ratePerSecond int
+	// provider are more tracer provider options (another exporter, a
+	// resource).
+	provider []sdktrace.TracerProviderOption
+}
+
+func tracedSetupWith(t *testing.T, o tracedOpts) *tracedBundle {
 	t.Helper()
 	rdb := redistest.Client(t, redistest.DBHandlers)
 	n := seq.Add(1)
 	tenant := vlens.Tenant{Name: fmt.Sprintf("traced-%d-%d", os.Getpid(), n),
-		APIKey: fmt.Sprintf("CANARY-APIKEY-%d", n), Username: "admin", Password: fmt.Sprintf("CANARY-PASSWORD-%d", n)}
+		APIKey: fmt.Sprintf("CANARY-APIKEY-%d", n), Username: "admin", Password: fmt.Sprintf("CANARY-PASSWORD-%d", n),
+		RatePerSecond: o.ratePerSecond}
 	fake := vlenstest.NewTestServer(t, vlenstest.Options{Tenants: []vlens.Tenant{tenant}})
 	ts, err := vlens.NewTenantSet(tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSyncer(exp)}, opts...)...)
+	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSyncer(exp)}, o.provider...)...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	logs := &syncBuffer{}
 	log := zerolog.New(logs)
 	r := &config.Redis{Client: rdb, ConnOpt: redistest.Opt(t, redistest.DBHandlers), Kind: "standalone"}
-	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: policy, DisableRateLimit: true,
+	a, err := app.New(app.Options{Redis: r, Tenants: ts, VlensBaseURL: fake.URL, Policy: o.policy, DisableRateLimit: o.ratePerSecond == 0,
 		TracerProvider: tp, Logger: &log})
 	if err != nil {
 		t.Fatal(err)
@@ -551,4 +559,44 @@ func spanMentions(s tracetest.SpanStub, c string) string {
 		return "the resource"
 	}
 	return ""
+}
+
+func TestTraceOfRateLimitWait(t *testing.T) {
+	t.Parallel()
+	// One call per second for the tenant: of two tasks enqueued together,
+	// the second waits in its slot (RateLimitWait, 1 s) for the first.
+	tb := tracedSetupWith(t, tracedOpts{policy: fastPolicy, ratePerSecond: 1})
+	var producers []trace.SpanContext
+	var ids []string
+	for range 2 {
+		id, sc := tb.produce(t, tasks.TypeOCRIDFront, &tasks.Payload{Tenant: tb.tenant.Name, Image: &tasks.Image{Inline: pngB64},
+			Country: "EG", ClientTransactionID: uniq(t, "ok")})
+		ids, producers = append(ids, id), append(producers, sc)
+	}
+	for _, id := range ids {
+		if o := tb.waitOutcome(t, id, 15*time.Second); o.Status != outcome.StatusSucceeded {
+			t.Fatalf("outcome = %+v", o)
+		}
+	}
+	var waits spans
+	for _, sc := range producers {
+		tr := tb.waitTrace(t, sc.TraceID(), tracing.SpanProcess, 1)
+		for _, w := range tr.named(tracing.SpanRateLimitWait) {
+			if parent := tr.named(tracing.SpanProcess)[0]; w.Parent.SpanID() != parent.SpanContext.SpanID() {
+				t.Errorf("rate-limit wait's parent = %s, want the attempt %s", w.Parent.SpanID(), parent.SpanContext.SpanID())
+			}
+			waits = append(waits, w)
+		}
+	}
+	if len(waits) == 0 {
+		t.Fatal("no rate-limit wait span although the tenant allows one call per second")
+	}
+	w := waits[0]
+	wantAttr(t, w, tracing.AttrTenant, tb.tenant.Name)
+	if v, _ := attr(w, tracing.AttrWaitMS); v.AsInt64() <= 0 || w.EndTime.Sub(w.StartTime) < 100*time.Millisecond {
+		t.Errorf("rate-limit wait: %d ms recorded, span lasted %v; want the wait", v.AsInt64(), w.EndTime.Sub(w.StartTime))
+	}
+	if w.Status.Code == codes.Error {
+		t.Errorf("a rate-limit wait is not an error: %v", w.Status)
+	}
 }
