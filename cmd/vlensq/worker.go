@@ -113,7 +113,7 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	p.log.Info().Str("redis", p.Redis.Display).Str("queues", o.queues).Int("concurrency", o.concurrency).
-		Strs("tenants", p.Tenants.Names()).Msg("worker started")
+		Strs("tenants", p.Tenants.Names()).Bool("tracing", p.traces.Enabled()).Msg("worker started")
 	<-ctx.Done()
 	p.log.Info().Dur("shutdown_timeout", o.shutdownTimeout).Msg("stopping: in-flight tasks finish or go back to their queue")
 	srv.Shutdown()
