@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Verdict is what the handler reports about one attempt (see SetVerdict).
@@ -55,7 +56,8 @@ func SetVerdict(ctx context.Context, class, category string, code int) {
 
 // MiddlewareConfig configures Middleware.
 type MiddlewareConfig struct {
-	// TracerProvider makes the spans. Required.
+	// TracerProvider makes the spans. Default: none (a no-op provider; the
+	// middleware then only passes tasks through).
 	TracerProvider trace.TracerProvider
 	// Now is the clock of the queue wait. Default time.Now.
 	Now func() time.Time
@@ -70,7 +72,11 @@ type MiddlewareConfig struct {
 // error are errors; a success and a throttle (which spends no attempt) are
 // not.
 func Middleware(cfg MiddlewareConfig) asynq.MiddlewareFunc {
-	tracer := cfg.TracerProvider.Tracer(ScopeName)
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	tracer := tp.Tracer(ScopeName)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
