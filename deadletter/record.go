@@ -64,6 +64,13 @@ type Record struct {
 	// Steps lists every step of such a task with its status; a requeue
 	// resumes at the failed one (or, with --restart, at the first).
 	Steps []Step `json:"steps,omitempty"`
+	// TraceID is the OpenTelemetry trace of the attempt that dead-lettered
+	// the task (empty when it was not traced): support opens the trace from
+	// the ticket with it.
+	TraceID string `json:"trace_id,omitempty"`
+	// Traceparent is that attempt's W3C traceparent: a requeue links the new
+	// task's spans to it.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Step is one step of a multi-call task in its dead-letter record.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vlensq/vlensq/internal/tracing"
 )
 
 // Store is the dead-letter store. It is safe for concurrent use, and several
@@ -54,6 +56,8 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 // payload and all its index entries are written atomically (one Lua script).
 // Add then applies retention when it is due (see Config.TrimEvery).
 func (s *Store) Add(ctx context.Context, rec *Record, payload []byte) (id string, created bool, err error) {
+	ctx, span := tracing.Start(ctx, tracing.SpanDeadLetter)
+	defer func() { span.SetAttributes(tracing.AttrDeadLetter.String(id)); tracing.End(span, err) }()
 	if rec == nil {
 		return "", false, errors.New("deadletter: nil record")
 	}

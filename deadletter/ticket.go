@@ -14,7 +14,8 @@ import (
 // fields are blanked again here), (3) the full response body with error_code
 // and error_message, (4) the tenant name and the UTC timestamp. It then adds
 // the X-Request-Id of every attempt, the task id and the verdict
-// (class / category / resolution). The task payload is never part of it.
+// (class / category / resolution), and the trace id when the task was traced.
+// The task payload is never part of it.
 func Ticket(rec *Record) string {
 	// Records written before the store redacted free text get the same
 	// treatment here.
@@ -51,6 +52,9 @@ func Ticket(rec *Record) string {
 	line("   X-Request-Id: %s", orNone(strings.Join(requestIDs(rec), ", ")))
 	line("   Task: %s (type %s, queue %s), %d attempt(s)", orNone(rec.TaskID), orNone(rec.Type), orNone(rec.Queue), rec.Attempts)
 	line("   Dead-letter record: %s", orNone(rec.ID))
+	if rec.TraceID != "" {
+		line("   Trace: %s", rec.TraceID)
+	}
 	if rec.TransactionID != "" || rec.ClientTransactionID != "" || rec.RequestID != "" {
 		line("   transaction_id: %s, client_transaction_id: %s, request_id: %s",
 			orNone(rec.TransactionID), orNone(rec.ClientTransactionID), orNone(rec.RequestID))

@@ -69,3 +69,25 @@ func TestTicketNonJSONResponse(t *testing.T) {
 		}
 	}
 }
+
+func TestTicketNamesTheTrace(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rec := newRec("acme-bank", "task-traced")
+	rec.TraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	rec.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	id := b.mustAdd(t, rec, `{}`)
+	stored, err := b.store.Get(b.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.TraceID != rec.TraceID || stored.Traceparent != rec.Traceparent {
+		t.Errorf("stored trace_id/traceparent = %q/%q", stored.TraceID, stored.Traceparent)
+	}
+	if text := Ticket(stored); !strings.Contains(text, "   Trace: 4bf92f3577b34da6a3ce929d0e0e4736\n") {
+		t.Errorf("ticket lacks the trace id:\n%s", text)
+	}
+	if text := Ticket(newRec("acme-bank", "untraced")); strings.Contains(text, "Trace:") {
+		t.Errorf("an untraced record's ticket has a Trace line:\n%s", text)
+	}
+}

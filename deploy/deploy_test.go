@@ -374,6 +374,14 @@ func TestComposeFile(t *testing.T) {
 	if p := toStrings(get(services["sandbox"], "profiles")); !slices.Contains(p, "sandbox") {
 		t.Errorf("sandbox service profiles %v, want [sandbox]", p)
 	}
+	// Tracing is optional: Jaeger only with its profile, and the workers'
+	// OTLP endpoint empty (tracing off) unless the operator sets it.
+	if p := toStrings(get(services["jaeger"], "profiles")); !slices.Contains(p, "tracing") {
+		t.Errorf("jaeger service profiles %v, want [tracing]", p)
+	}
+	if e := str(services["worker"], "environment", "OTEL_EXPORTER_OTLP_ENDPOINT"); e != "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" {
+		t.Errorf("worker OTEL_EXPORTER_OTLP_ENDPOINT = %q, want it empty unless set", e)
+	}
 	for _, s := range []string{"worker", "dashboard"} {
 		if profiles := get(services[s], "profiles"); profiles != nil {
 			t.Errorf("%s must run without a profile, has %v", s, profiles)

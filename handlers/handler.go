@@ -13,9 +13,11 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
@@ -135,7 +137,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	a.queue, _ = asynq.GetQueueName(ctx)
 	a.retried, _ = asynq.GetRetryCount(ctx)
 	a.maxRetry, _ = asynq.GetMaxRetry(ctx)
-	a.log = h.log.With().Str("task_id", a.id).Str("type", t.Type()).Int("attempt", a.retried+1).Logger()
+	a.log = h.log.With().Ctx(ctx).Str("task_id", a.id).Str("type", t.Type()).Int("attempt", a.retried+1).Logger()
 
 	// An error goes back to asynq, which records the retry in Redis. When
 	// Redis is what failed, that write fails too, and asynq's retry of it
@@ -180,6 +182,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		return h.deadLetter(ctx, a, failure{verr: h.localError(a, vlens.ClassPermanent, vlens.CategoryValidation, err.Error())})
 	}
 	a.log = a.log.With().Str("tenant", p.Tenant).Stringer("transaction_id", p.TransactionID).Logger()
+	tracing.SetTenant(ctx, p.Tenant)
 	if spec.Flow {
 		return h.runFlow(ctx, a, j)
 	}
@@ -262,7 +265,7 @@ func (h *Handler) call(ctx context.Context, a *attempt, call vlens.Call) (*vlens
 		// counts the timeout as a failure); no outcome yet.
 		return nil, fmt.Errorf("call interrupted: %w", ctx.Err())
 	}
-	h.observe(a, verr.Class, verr.Category, verr.Code)
+	h.observe(ctx, a, verr.Class, verr.Category, verr.Code)
 	if verr.Class != vlens.ClassThrottled {
 		if herr := h.recordAttempt(ctx, a.id, attemptEntry{
 			At: h.cfg.Now().UTC(), HTTPStatus: verr.HTTPStatus, ErrorCode: verr.Code,
@@ -400,7 +403,7 @@ func (h *Handler) publishSuccess(ctx context.Context, a *attempt, result json.Ra
 		return fmt.Errorf("publish outcome: %w", err)
 	}
 	if !replayed {
-		h.observe(a, vlens.ClassSuccess, vlens.CategoryNone, 0)
+		h.observe(ctx, a, vlens.ClassSuccess, vlens.CategoryNone, 0)
 	}
 	h.finished(a, outcome.StatusSucceeded)
 	a.log.Info().Str("class", "success").Str("x_request_id", requestID).Bool("replayed", replayed).
@@ -422,6 +425,8 @@ func (h *Handler) deadLetter(ctx context.Context, a *attempt, f failure) error {
 	}
 	rec := h.record(a, f, history)
 	rec.Reason = f.reason
+	rec.TraceID, rec.Traceparent = tracing.IDs(ctx)
+	tracing.SetVerdict(ctx, rec.Class, rec.Category, rec.ErrorCode)
 	payload := a.task.Payload()
 	if f.flow != nil {
 		payload = f.flow.payload
@@ -465,13 +470,15 @@ func (h *Handler) publishDeadLetter(ctx context.Context, a *attempt, rec *deadle
 	return fmt.Errorf("dead-lettered as %s (%s/%s code %d): %w", rec.ID, rec.Class, rec.Category, rec.ErrorCode, asynq.SkipRetry)
 }
 
-func (h *Handler) observe(a *attempt, class vlens.Class, cat vlens.Category, code int) {
+func (h *Handler) observe(ctx context.Context, a *attempt, class vlens.Class, cat vlens.Category, code int) {
+	tracing.SetVerdict(ctx, string(class), string(cat), code)
 	m := h.cfg.Metrics
 	if m == nil {
 		return
 	}
 	m.TasksProcessed.WithLabelValues(a.task.Type(), string(class), string(cat), m.Code(code)).Inc()
-	m.TaskDuration.WithLabelValues(a.task.Type(), string(class)).Observe(h.cfg.Now().Sub(a.started).Seconds())
+	metrics.Observe(m.TaskDuration.WithLabelValues(a.task.Type(), string(class)), h.cfg.Now().Sub(a.started).Seconds(),
+		trace.SpanContextFromContext(ctx))
 }
 
 func (h *Handler) finished(a *attempt, st outcome.Status) {

@@ -64,7 +64,7 @@ func (h *Handler) settleCall(ctx context.Context, a *attempt, verr *vlens.Error)
 		return failure{}, false
 	}
 	// The attempt goes in the history as the verdict path would put it.
-	h.observe(a, verr.Class, verr.Category, verr.Code)
+	h.observe(ctx, a, verr.Class, verr.Category, verr.Code)
 	if err := h.recordAttempt(bctx, a.id, attemptEntry{
 		At: h.cfg.Now().UTC(), HTTPStatus: verr.HTTPStatus, ErrorCode: verr.Code,
 		Class: string(verr.Class), XRequestID: verr.RequestID,

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/vlensq/vlensq/internal/tracing"
 )
 
 // TypeCallback is the asynq task type that delivers one outcome to a
@@ -43,7 +45,9 @@ func (p *Publisher) enqueueCallback(ctx context.Context, o Outcome, url string) 
 	if err != nil {
 		return err
 	}
-	_, err = p.client.EnqueueContext(ctx, asynq.NewTask(TypeCallback, b),
+	// The delivery's attempts continue the trace of the publish (if traced).
+	task := asynq.NewTaskWithHeaders(TypeCallback, b, tracing.Headers(ctx, "", "", time.Now()))
+	_, err = p.client.EnqueueContext(ctx, task,
 		asynq.Queue(p.cfg.CallbackQueue),
 		asynq.TaskID("callback:"+o.TaskID),
 		asynq.MaxRetry(CallbackMaxRetryDefault),

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vlensq/vlensq/internal/tracing"
 )
 
 // Defaults of Config.
@@ -115,7 +117,9 @@ func (p *Publisher) Publish(ctx context.Context, o Outcome, callbackURL string) 
 // round trip for both. also may run twice (the first use of the script on a
 // server), so its commands must be idempotent. Errors of also's commands are
 // not reported; only the publish decides the result.
-func (p *Publisher) PublishWith(ctx context.Context, o Outcome, callbackURL string, also func(redis.Pipeliner)) (bool, error) {
+func (p *Publisher) PublishWith(ctx context.Context, o Outcome, callbackURL string, also func(redis.Pipeliner)) (_ bool, err error) {
+	ctx, span := tracing.Start(ctx, tracing.SpanOutcomePublish, tracing.AttrStatus.String(string(o.Status)))
+	defer func() { tracing.End(span, err) }()
 	if o.TaskID == "" {
 		return false, errors.New("outcome: task_id is required")
 	}

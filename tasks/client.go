@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -176,6 +177,8 @@ func (c *Client) batchClient() (*asynq.Client, error) {
 // configured), moves its inline images to the blob store (refreshing the TTL
 // of images already there), and returns the asynq task with its options:
 // Queue, MaxRetry, Timeout, Retention, and TaskID and ProcessIn when set.
+// The W3C trace context of ctx's span (or o.Traceparent) and o.Link go in
+// the task's headers.
 // The caller's payload is not modified. Bad input is a *ValidationError.
 func (c *Client) NewTask(ctx context.Context, taskType string, p *Payload, o EnqueueOptions) (*asynq.Task, []asynq.Option, error) {
 	if _, ok := specFor(taskType); !ok {
@@ -202,7 +205,9 @@ func (c *Client) NewTask(ctx context.Context, taskType string, p *Payload, o Enq
 	if err != nil {
 		return nil, nil, fmt.Errorf("tasks: marshal %s payload: %w", taskType, err)
 	}
-	return asynq.NewTask(taskType, b), c.options(o), nil
+	// The trace context goes in the headers (none when untraced).
+	h := tracing.Headers(ctx, o.Traceparent, o.Link, time.Now().Add(o.ProcessIn))
+	return asynq.NewTaskWithHeaders(taskType, b, h), c.options(o), nil
 }
 
 // moveImages returns a copy of p whose images are all blob references. Inline

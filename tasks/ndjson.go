@@ -13,21 +13,23 @@ import (
 
 // Line is one task of an NDJSON enqueue file:
 //
-//	{"type":"verify:id_front","tenant":"acme","payload":{...},"queue":"kyc","id":"order-42"}
+//	{"type":"verify:id_front","tenant":"acme","payload":{...},"queue":"kyc","id":"order-42","traceparent":"00-…-…-01"}
 //
-// queue and id are optional; tenant may be given in the line, in the
-// payload, or in both when they agree.
+// queue, id and traceparent are optional; tenant may be given in the line,
+// in the payload, or in both when they agree. traceparent is a W3C trace
+// context the task's spans continue (EnqueueOptions.Traceparent).
 type Line struct {
-	Type    string
-	Tenant  string
-	Queue   string
-	ID      string
-	Payload *Payload
+	Type        string
+	Tenant      string
+	Queue       string
+	ID          string
+	Traceparent string
+	Payload     *Payload
 }
 
 // Item returns the line as a BatchItem for Client.EnqueueBatch.
 func (l Line) Item() BatchItem {
-	return BatchItem{Type: l.Type, Payload: l.Payload, Options: EnqueueOptions{Queue: l.Queue, ID: l.ID}}
+	return BatchItem{Type: l.Type, Payload: l.Payload, Options: EnqueueOptions{Queue: l.Queue, ID: l.ID, Traceparent: l.Traceparent}}
 }
 
 // lineJSON is the wire form of Line.
@@ -37,6 +39,8 @@ type lineJSON struct {
 	Payload json.RawMessage `json:"payload"`
 	Queue   string          `json:"queue"`
 	ID      string          `json:"id"`
+	// Traceparent is a W3C trace context (optional).
+	Traceparent string `json:"traceparent"`
 }
 
 // ParseLine decodes and validates one NDJSON line. Invalid UTF-8, malformed
@@ -81,7 +85,7 @@ func (c ScanConfig) ParseLine(b []byte) (Line, error) {
 	case lj.Tenant != p.Tenant:
 		return Line{}, &ValidationError{Field: "payload.tenant", Problem: fmt.Sprintf("%q disagrees with the line's tenant %q", p.Tenant, lj.Tenant)}
 	}
-	l := Line{Type: lj.Type, Tenant: lj.Tenant, Queue: lj.Queue, ID: lj.ID, Payload: p}
+	l := Line{Type: lj.Type, Tenant: lj.Tenant, Queue: lj.Queue, ID: lj.ID, Traceparent: lj.Traceparent, Payload: p}
 	if err := l.Item().Options.validate(); err != nil {
 		return Line{}, err
 	}

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -242,5 +243,56 @@ func TestParseLineImageFiles(t *testing.T) {
 	c.ReadImage = func(string) ([]byte, error) { return nil, errors.New("no such file") }
 	if _, err := c.ParseLine(line); err == nil || err.Error() != "payload.image: image file: no such file" {
 		t.Errorf("unreadable file: %v", err)
+	}
+}
+
+func TestParseLineTraceparent(t *testing.T) {
+	t.Parallel()
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	l, err := ParseLine([]byte(`{"type":"ocr:aml","tenant":"a","traceparent":"` + tp + `","payload":{"idNumber":"1","name":"n"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Traceparent != tp || l.Item().Options.Traceparent != tp {
+		t.Errorf("line traceparent = %q, item's = %q", l.Traceparent, l.Item().Options.Traceparent)
+	}
+	_, err = ParseLine([]byte(`{"type":"ocr:aml","tenant":"a","traceparent":"00-abc","payload":{"idNumber":"1","name":"n"}}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "traceparent" {
+		t.Errorf("bad traceparent: %v, want a ValidationError on traceparent", err)
+	}
+}
+
+func TestTaskHeadersCarryTheTraceContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	p := &Payload{Tenant: "acme", IDNumber: "1", Name: "n"}
+	info, err := b.client.Enqueue(ctx, TypeOCRAML, p, EnqueueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Headers["traceparent"] != "" {
+		t.Errorf("untraced task has headers %v", info.Headers)
+	}
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	info, err = b.client.Enqueue(ctx, TypeOCRAML, p, EnqueueOptions{Traceparent: tp, Link: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := b.inspector.GetTaskInfo(b.queue, info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := stored.Headers; h["traceparent"] != tp || h["vlensq-link"] != tp || h["vlensq-ready-at"] == "" {
+		t.Errorf("stored headers = %v", h)
+	}
+	if bytes.Contains(stored.Payload, []byte(tp[3:35])) {
+		t.Error("the trace context is in the payload")
+	}
+	_, err = b.client.Enqueue(ctx, TypeOCRAML, p, EnqueueOptions{Link: "nope"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "link" {
+		t.Errorf("bad link: %v, want a ValidationError on link", err)
 	}
 }

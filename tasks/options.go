@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vlensq/vlensq/internal/tracing"
 )
 
 // EnqueueOptions are the per-task options of an enqueue.
@@ -18,6 +20,14 @@ type EnqueueOptions struct {
 	ID string
 	// ProcessIn delays the task; zero means now.
 	ProcessIn time.Duration
+	// Traceparent is a W3C traceparent the task's attempts continue (their
+	// spans are its children). Empty means the span in the enqueue's
+	// context, if any. It travels in the task's headers, not its payload.
+	Traceparent string
+	// Link is a W3C traceparent the task's attempts link to without being its
+	// children; a requeue links to the attempt that dead-lettered the
+	// original task. Empty means none.
+	Link string
 }
 
 // MaxIDBytes bounds EnqueueOptions.ID.
@@ -36,6 +46,16 @@ func (o EnqueueOptions) validate() error {
 			return &ValidationError{Field: "id", Problem: fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
 		case strings.ContainsFunc(o.ID, isSpaceOrControl):
 			return &ValidationError{Field: "id", Problem: "must not contain spaces or control characters"}
+		}
+	}
+	if o.Traceparent != "" {
+		if _, err := tracing.ParseTraceparent(o.Traceparent); err != nil {
+			return &ValidationError{Field: "traceparent", Problem: err.Error()}
+		}
+	}
+	if o.Link != "" {
+		if _, err := tracing.ParseTraceparent(o.Link); err != nil {
+			return &ValidationError{Field: "link", Problem: err.Error()}
 		}
 	}
 	if o.ProcessIn < 0 {

@@ -17,6 +17,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vlensq/vlensq/internal/tracing"
 )
 
 // Defaults of [Config].
@@ -124,6 +128,9 @@ type CallInfo struct {
 	Code       int
 	Duration   time.Duration
 	Refreshed  bool
+	// Trace is the span context of the caller (invalid when untraced), for
+	// metric exemplars.
+	Trace trace.SpanContext
 }
 
 // Hooks observe the client, for metrics. All are optional, run synchronously
@@ -237,6 +244,11 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// DefaultHTTPClient returns a new client like the one a Config without
+// HTTPClient uses: pooled keep-alive transport, TLS 1.2+, no redirects. Wrap
+// its transport (tracing) and pass it as Config.HTTPClient.
+func DefaultHTTPClient() *http.Client { return defaultHTTPClient() }
+
 func defaultHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 1024
@@ -288,7 +300,8 @@ func (c *Client) Do(ctx context.Context, call Call) (*Response, error) {
 		resp.Duration = elapsed
 	}
 	if c.cfg.Hooks.OnCall != nil {
-		info := CallInfo{Method: call.method(), Route: call.route(), Tenant: call.Tenant, Duration: elapsed, Class: ClassSuccess}
+		info := CallInfo{Method: call.method(), Route: call.route(), Tenant: call.Tenant, Duration: elapsed, Class: ClassSuccess,
+			Trace: trace.SpanContextFromContext(ctx)}
 		if resp != nil {
 			info.HTTPStatus, info.Refreshed = resp.HTTPStatus, resp.Refreshed
 			info.Code = resp.Verdict.Code
@@ -385,6 +398,14 @@ func (c *Client) throttle(ctx context.Context, t Tenant, method, target string) 
 		return nil
 	}
 	deadline := time.Now().Add(c.cfg.ThrottleWait)
+	var span trace.Span // the wait's span, from the first wait on
+	var waited time.Duration
+	defer func() {
+		if span != nil {
+			span.SetAttributes(tracing.AttrWaitMS.Int64(waited.Milliseconds()))
+			span.End()
+		}
+	}()
 	for {
 		wait, err := c.cfg.Limiter.Allow(ctx, t)
 		if err != nil {
@@ -398,6 +419,9 @@ func (c *Client) throttle(ctx context.Context, t Tenant, method, target string) 
 		if c.cfg.Hooks.OnThrottle != nil {
 			c.cfg.Hooks.OnThrottle(t.Name, wait)
 		}
+		if span == nil && tracing.Recording(ctx) {
+			_, span = tracing.Start(ctx, tracing.SpanRateLimitWait, tracing.AttrTenant.String(t.Name))
+		}
 		if time.Now().Add(wait).After(deadline) {
 			e := c.newError(method, target, ClassThrottled, CategoryAccount,
 				"Wait and retry: the tenant's rate limit (rate_per_second / rate_per_minute) is in use", "local rate limit")
@@ -410,6 +434,7 @@ func (c *Client) throttle(ctx context.Context, t Tenant, method, target string) 
 			timer.Stop()
 			return c.transportError(method, target, "", context.Cause(ctx))
 		case <-timer.C:
+			waited += wait
 		}
 	}
 }

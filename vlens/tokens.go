@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vlensq/vlensq/internal/tracing"
 )
 
 // Token endpoints.
@@ -94,7 +96,9 @@ func (c *Client) noSession(method, target, tenant, user string) *Error {
 // process share it (singleflight) and processes take the store's lock; a
 // caller that got the lock after another's renewal uses the token that one
 // stored instead of refreshing again.
-func (c *Client) renew(ctx context.Context, t Tenant, user, stale string) (Session, *Error) {
+func (c *Client) renew(ctx context.Context, t Tenant, user, stale string) (s Session, e *Error) {
+	ctx, span := tracing.Start(ctx, tracing.SpanTokenRefresh, tracing.AttrTokenKind.String(tokenKind(user)))
+	defer func() { tracing.End(span, spanErr(e)) }()
 	key := t.Name + "\x00" + user + "\x00" + stale
 	return c.flights.do(ctx, key, func() (Session, *Error) {
 		// Detached from the first caller: the others still wait for it.
@@ -297,6 +301,24 @@ func (c *Client) tokenCall(ctx context.Context, t Tenant, path string, body map[
 		return tokenData{}, e
 	}
 	return d, nil
+}
+
+// tokenKind names the owner of a token in spans: "tenant" or "user" (never
+// the user's name).
+func tokenKind(user string) string {
+	if user == "" {
+		return "tenant"
+	}
+	return "user"
+}
+
+// spanErr is e as an error for a span's status: its class, category and
+// reason (a reason never holds a body or a secret), or nil.
+func spanErr(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return fmt.Errorf("%s/%s: %s", e.Class, e.Category, e.Reason)
 }
 
 // flightGroup runs one function per key at a time and shares its result with

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -50,7 +51,18 @@ Needs: VLENSQ_REDIS (a scratch database); no tenants file (its tenants and the s
 				bar.Describe(s.Name)
 				_ = bar.Set(s.Done)
 			}
+			// OTEL_* settings trace the vlensq side: run once with, once
+			// without, to see what tracing costs.
+			traces, err := openTracing(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if traces.Enabled() {
+				cfg.TracerProvider = traces.TracerProvider
+				fmt.Fprintln(g.stderr, "bench: tracing on (OTEL_* settings): the vlensq side exports its spans")
+			}
 			rep, err := bench.Run(cmd.Context(), cfg)
+			shutdownTracing(traces, zerolog.Nop())
 			_ = bar.Finish()
 			if err != nil {
 				if bench.IsConfigError(err) {

@@ -18,9 +18,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vlensq/vlensq/dashboard"
 	"github.com/vlensq/vlensq/deadletter"
@@ -28,6 +30,7 @@ import (
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/config"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
@@ -106,9 +109,18 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 		return err
 	}
 	m := metrics.New()
+	traces, err := openTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(traces, log)
+	var tp trace.TracerProvider
+	if traces.Enabled() {
+		tp = traces.TracerProvider
+	}
 	a, err := app.New(app.Options{
 		Redis: r, Tenants: tenants, VlensBaseURL: fake.URL, Logger: &log,
-		Policy: handlers.Policy{}, Metrics: m,
+		Policy: handlers.Policy{}, Metrics: m, TracerProvider: tp,
 	})
 	if err != nil {
 		return err
@@ -165,7 +177,7 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 				}
 				continue
 			}
-			info, err := a.Tasks.Enqueue(ctx, mix[i].typ, mix[i].payload, tasks.EnqueueOptions{})
+			info, err := demoEnqueue(ctx, a, tp, mix[i])
 			if err != nil {
 				return fmt.Errorf("demo: enqueue %s: %w", mix[i].name, err)
 			}
@@ -414,4 +426,15 @@ func demoMix(bank, telecom, user string, requeue func(ctx context.Context, deadL
 		fail("server keeps failing: retries exhausted", tasks.TypeOCRIDFront, ocr("sandbox:http500#demo-9"), vlens.ClassTransient, vlens.CategoryServer),
 		fail("unknown code 9999", tasks.TypeOCRIDFront, ocr("sandbox:code:9999#demo-10"), vlens.ClassPermanent, vlens.CategoryUnknown),
 	}
+}
+
+// demoEnqueue enqueues t; with tracing on, under a producer span of its
+// own, so that each task's trace starts at its enqueue.
+func demoEnqueue(ctx context.Context, a *app.App, tp trace.TracerProvider, t demoTask) (*asynq.TaskInfo, error) {
+	if tp != nil {
+		var span trace.Span
+		ctx, span = tp.Tracer(tracing.ScopeName).Start(ctx, "demo enqueue "+t.typ, trace.WithSpanKind(trace.SpanKindProducer))
+		defer span.End()
+	}
+	return a.Tasks.Enqueue(ctx, t.typ, t.payload, tasks.EnqueueOptions{})
 }

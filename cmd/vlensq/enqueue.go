@@ -17,11 +17,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vlensq/vlensq/internal/app"
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/tasks"
 )
 
 type enqueueOpts struct {
 	typ, tenant, payload, queue, id, file string
+	traceparent                           string
 	batch                                 int
 }
 
@@ -36,14 +38,16 @@ holds only references.
 One task:   vlensq enqueue --type ocr:id_front --tenant acme --payload '{"image":"<base64>","country":"EG"}'
             (--payload @file.json reads the payload from a file)
 Many tasks: vlensq enqueue --file tasks.ndjson
-            one JSON object per line: {"type","tenant","payload","queue"?,"id"?}
+            one JSON object per line: {"type","tenant","payload","queue"?,"id"?,"traceparent"?}
 
 An image may be given by file name instead of base64: "front_image":"@front.jpg" is read by
 this command, relative to the NDJSON file's directory (to the payload file's with
 --payload @file.json, else to the working directory); absolute paths work too.
 
 An --id (or a line's "id") becomes the task id: enqueueing the same id twice is reported as a
-duplicate and not enqueued again. A bad line is reported with its line number and nothing is
+duplicate and not enqueued again. --traceparent (or a line's "traceparent") is a W3C trace
+context (00-<trace id>-<span id>-<flags>): the task's spans continue that trace when the worker
+traces (OTEL_* settings). A bad line is reported with its line number and nothing is
 enqueued from it; the other lines are. Exit code 2 when any input was bad.
 
 Needs: VLENSQ_REDIS, and to know the tenants (names and limits, never their secrets): the tenants
@@ -54,6 +58,11 @@ absent and are never read), else the tenants registry the workers publish to Red
 			if o.file != "" {
 				if o.typ != "" || o.payload != "" || o.id != "" {
 					return usageErr("--file cannot be combined with --type, --payload or --id")
+				}
+				if o.traceparent != "" {
+					if _, err := tracing.ParseTraceparent(o.traceparent); err != nil {
+						return usageErr("--traceparent: %v", err)
+					}
 				}
 				return runEnqueueFile(cmd.Context(), g, o)
 			}
@@ -67,6 +76,7 @@ absent and are never read), else the tenants registry the workers publish to Red
 	f.StringVar(&o.queue, "queue", "", "queue (default: \"default\"; a --file line's \"queue\" wins)")
 	f.StringVar(&o.id, "id", "", "task id, for idempotent enqueueing")
 	f.StringVar(&o.file, "file", "", "NDJSON file of tasks, or - for stdin")
+	f.StringVar(&o.traceparent, "traceparent", "", "W3C trace context the task's spans continue (a --file line's \"traceparent\" wins)")
 	f.IntVar(&o.batch, "batch", 500, "tasks enqueued together when reading a file")
 	return cmd
 }
@@ -92,7 +102,7 @@ func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
 		return usageErr("--payload: not valid JSON")
 	}
 	// One code path for both forms: a single task is a one-line file.
-	line, err := tasks.ScanConfig{ReadImage: imageReader(imageDir)}.ParseLine(lineJSON(o.typ, o.tenant, raw, o.queue, o.id))
+	line, err := tasks.ScanConfig{ReadImage: imageReader(imageDir)}.ParseLine(lineJSON(o.typ, o.tenant, raw, o.queue, o.id, o.traceparent))
 	if err != nil {
 		return badInput(err)
 	}
@@ -101,7 +111,7 @@ func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
 		return err
 	}
 	defer p.Close()
-	info, err := p.Tasks.Enqueue(ctx, line.Type, line.Payload, tasks.EnqueueOptions{Queue: line.Queue, ID: line.ID})
+	info, err := p.Tasks.Enqueue(ctx, line.Type, line.Payload, line.Item().Options)
 	if errors.Is(err, tasks.ErrDuplicateID) {
 		fmt.Fprintf(g.stdout, "duplicate: task %s is already enqueued; not enqueued again\n", line.ID)
 		return nil
@@ -121,14 +131,15 @@ func runEnqueueOne(ctx context.Context, g *globals, o *enqueueOpts) error {
 }
 
 // lineJSON renders single-task flags as one NDJSON line.
-func lineJSON(typ, tenant string, payload []byte, queue, id string) []byte {
+func lineJSON(typ, tenant string, payload []byte, queue, id, traceparent string) []byte {
 	b, _ := json.Marshal(struct {
-		Type    string          `json:"type"`
-		Tenant  string          `json:"tenant"`
-		Payload json.RawMessage `json:"payload"`
-		Queue   string          `json:"queue,omitempty"`
-		ID      string          `json:"id,omitempty"`
-	}{typ, tenant, payload, queue, id})
+		Type        string          `json:"type"`
+		Tenant      string          `json:"tenant"`
+		Payload     json.RawMessage `json:"payload"`
+		Queue       string          `json:"queue,omitempty"`
+		ID          string          `json:"id,omitempty"`
+		Traceparent string          `json:"traceparent,omitempty"`
+	}{typ, tenant, payload, queue, id, traceparent})
 	return b
 }
 
@@ -202,7 +213,8 @@ func runEnqueueFile(ctx context.Context, g *globals, o *enqueueOpts) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch = append(batch, tasks.BatchItem{Type: l.Type, Payload: l.Payload, Options: tasks.EnqueueOptions{Queue: cmp.Or(l.Queue, o.queue), ID: l.ID}})
+		batch = append(batch, tasks.BatchItem{Type: l.Type, Payload: l.Payload, Options: tasks.EnqueueOptions{Queue: cmp.Or(l.Queue, o.queue), ID: l.ID,
+			Traceparent: cmp.Or(l.Traceparent, o.traceparent)}})
 		lines = append(lines, n)
 		if len(batch) >= max(1, o.batch) {
 			flush()

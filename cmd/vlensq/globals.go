@@ -15,6 +15,7 @@ import (
 
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/config"
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -182,12 +183,36 @@ const (
 // tenants, and the assembled App. Close releases all of it.
 type process struct {
 	*app.App
-	log zerolog.Logger
+	log    zerolog.Logger
+	traces *tracing.Provider
 }
 
 func (p *process) Close() {
 	_ = p.App.Close()
 	_ = p.Redis.Close()
+	shutdownTracing(p.traces, p.log)
+}
+
+// shutdownTracing flushes the spans still buffered, waiting at most
+// tracingFlushTimeout.
+func shutdownTracing(tp *tracing.Provider, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Warn().Err(err).Msg("tracing: could not flush the last spans")
+	}
+}
+
+// tracingFlushTimeout bounds the flush of the last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
+
+// openTracing sets tracing up from the OTEL_* environment (off when unset).
+func openTracing(ctx context.Context) (*tracing.Provider, error) {
+	tp, err := tracing.FromEnv(ctx)
+	if err != nil {
+		return nil, usageErr("tracing: %v", err)
+	}
+	return tp, nil
 }
 
 func (g *globals) open(ctx context.Context, o app.Options, need tenantNeed) (*process, error) {
@@ -208,16 +233,25 @@ func (g *globals) open(ctx context.Context, o app.Options, need tenantNeed) (*pr
 			return nil, err
 		}
 	}
+	traces, err := openTracing(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := g.openRedis(ctx)
 	if err != nil {
+		shutdownTracing(traces, log)
 		return nil, err
 	}
 	o.Redis, o.Logger = r, &log
 	o.VlensBaseURL = g.vlensURL
+	if traces.Enabled() {
+		o.TracerProvider = traces.TracerProvider
+	}
 	a, err := app.New(o)
 	if err != nil {
 		_ = r.Close()
+		shutdownTracing(traces, log)
 		return nil, err
 	}
-	return &process{App: a, log: log}, nil
+	return &process{App: a, log: log, traces: traces}, nil
 }

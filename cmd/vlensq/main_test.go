@@ -83,6 +83,10 @@ func TestUsageErrorsExitTwoNamingTheProblem(t *testing.T) {
 		{desc: "requeue without selection", args: []string{"dlq", "requeue"}, want: "select records"},
 		{desc: "export format", args: []string{"dlq", "export", "--format", "xml"}, want: "--format must be ndjson or csv"},
 		{desc: "bad filter", args: []string{"dlq", "list", "--category", "nonsense"}, want: "category"},
+		{desc: "bad traceparent", args: []string{"enqueue", "--type", "ocr:aml", "--tenant", "demo-bank", "--payload", `{"idNumber":"1","name":"n"}`,
+			"--traceparent", "00-nope"}, want: "traceparent: not a W3C traceparent"},
+		{desc: "bad traceparent with a file", args: []string{"enqueue", "--file", "-", "--traceparent", "xyz"}, want: "--traceparent: not a W3C traceparent"},
+		{desc: "unsupported trace exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, args: []string{"dlq", "list"}, want: "OTEL_TRACES_EXPORTER"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -359,6 +363,37 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{"Outcomes by class and category", "retries_exhausted", "Vlens support ticket", "ended as their scenarios expect", "it resumed at liveness"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+func TestEnqueueCarriesTraceparentInTaskHeaders(t *testing.T) {
+	c := newCLI(t)
+	q := uniqueQueue(t)
+	const flagTP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	const lineTP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	aml := `{"idNumber":"29001011234567","name":"A"}`
+	if code, out, stderr := c.run("", "enqueue", "--type", "ocr:aml", "--tenant", "demo-fintech", "--payload", aml,
+		"--queue", q, "--id", "one", "--traceparent", flagTP); code != 0 {
+		t.Fatalf("enqueue: exit %d, out %q, err %q", code, out, stderr)
+	}
+	lines := `{"type":"ocr:aml","tenant":"demo-fintech","payload":` + aml + `,"id":"own","traceparent":"` + lineTP + `"}` + "\n" +
+		`{"type":"ocr:aml","tenant":"demo-fintech","payload":` + aml + `,"id":"default"}` + "\n"
+	if code, out, stderr := c.run(lines, "enqueue", "--file", "-", "--queue", q, "--traceparent", flagTP); code != 0 {
+		t.Fatalf("enqueue --file: exit %d, out %q, err %q", code, out, stderr)
+	}
+	insp := asynq.NewInspector(redistest.Opt(t, redistest.DBCmd))
+	defer insp.Close()
+	for id, want := range map[string]string{"one": flagTP, "own": lineTP, "default": flagTP} {
+		info, err := insp.GetTaskInfo(q, id)
+		if err != nil {
+			t.Fatalf("task %s: %v", id, err)
+		}
+		if got := info.Headers["traceparent"]; got != want {
+			t.Errorf("task %s: traceparent header %q, want %q", id, got, want)
+		}
+		if strings.Contains(string(info.Payload), "traceparent") {
+			t.Errorf("task %s: the traceparent is in the payload", id)
 		}
 	}
 }

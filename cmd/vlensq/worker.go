@@ -158,7 +158,7 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	p.log.Info().Str("redis", p.Redis.Display).Str("queues", o.queues).Int("concurrency", o.concurrency).
-		Strs("tenants", p.Tenants.Names()).Msg("worker started")
+		Strs("tenants", p.Tenants.Names()).Bool("tracing", p.traces.Enabled()).Msg("worker started")
 	<-ctx.Done()
 	p.log.Info().Dur("shutdown_timeout", o.shutdownTimeout).Msg("stopping: in-flight tasks finish or go back to their queue")
 	srv.Shutdown()
@@ -169,7 +169,9 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 // metricsMux serves /metrics, /healthz and /readyz.
 func metricsMux(m *metrics.Metrics, a *app.App) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	// OpenMetrics, when the scraper asks for it, carries the latency
+	// histograms' exemplars (trace ids).
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -13,11 +13,15 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/handlers"
 	"github.com/vlensq/vlensq/internal/config"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
 	"github.com/vlensq/vlensq/vlens"
@@ -73,6 +77,12 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Metrics, when set, is fed by every component.
 	Metrics *metrics.Metrics
+	// TracerProvider, when set, turns tracing on: the worker opens one span
+	// per attempt (tracing.Middleware), the Vlens calls are traced with
+	// otelhttp, log lines of traced tasks carry trace_id and span_id, and
+	// requeues link to the dead-lettered attempt. Default nil: off (see
+	// tracing.FromEnv for the OTEL_* settings).
+	TracerProvider trace.TracerProvider
 }
 
 // App is an assembled vlensq process.
@@ -92,6 +102,7 @@ type App struct {
 	Log       zerolog.Logger
 
 	asynqClient *asynq.Client
+	tracer      trace.TracerProvider // nil when tracing is off
 }
 
 // New assembles an App.
@@ -103,8 +114,12 @@ func New(o Options) (*App, error) {
 	if o.Logger != nil {
 		log = *o.Logger
 	}
+	if o.TracerProvider != nil {
+		log = log.Hook(tracing.LogHook{})
+		o.HTTPClient = tracedHTTPClient(o.HTTPClient, o.TracerProvider)
+	}
 	rdb := o.Redis.Client
-	a := &App{Redis: o.Redis, Tenants: o.Tenants, Directory: directory(o), Metrics: o.Metrics, Log: log}
+	a := &App{Redis: o.Redis, Tenants: o.Tenants, Directory: directory(o), Metrics: o.Metrics, Log: log, tracer: o.TracerProvider}
 	a.Sessions = vlens.NewRedisSessionStore(rdb)
 	vc := vlens.Config{
 		BaseURL:    cmp.Or(o.VlensBaseURL, vlens.BaseURLDefault),
@@ -210,8 +225,40 @@ func (a *App) NewServer(o ServerOptions) *asynq.Server {
 	return asynq.NewServerFromRedisClient(a.Redis.Client, cfg)
 }
 
-// Mux is the handler of every task type the worker runs.
-func (a *App) Mux() asynq.Handler { return a.Handler.Router(a.Callbacks) }
+// Mux is the handler of every task type the worker runs; with tracing on,
+// wrapped in tracing.Middleware.
+func (a *App) Mux() asynq.Handler {
+	h := a.Handler.Router(a.Callbacks)
+	if a.tracer == nil {
+		return h
+	}
+	return tracing.Middleware(tracing.MiddlewareConfig{TracerProvider: a.tracer})(h)
+}
+
+// tracedHTTPClient returns a copy of hc (default: the Vlens client's) whose
+// transport traces each request with otelhttp: one client span per HTTP
+// exchange, child of the caller's span, with the method, the URL (the Vlens
+// base URL and path: no query, no user info), the status and the server
+// address. otelhttp records no header and no body; its metrics are off
+// (vlensq's metrics are Prometheus). A request outside a traced task gets no
+// span.
+func tracedHTTPClient(hc *http.Client, tp trace.TracerProvider) *http.Client {
+	if hc == nil {
+		hc = vlens.DefaultHTTPClient()
+	}
+	base := cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)
+	cp := *hc
+	cp.Transport = otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithPropagators(tracing.Propagator),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithFilter(func(r *http.Request) bool { return tracing.Recording(r.Context()) }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return "vlens " + r.Method + " " + vlens.RouteTemplate(r.URL.Path)
+		}),
+	)
+	return &cp
+}
 
 // Close releases the App's own clients (not the Redis connection).
 func (a *App) Close() error {
@@ -224,7 +271,7 @@ func hooks(m *metrics.Metrics) vlens.Hooks {
 	}
 	return vlens.Hooks{
 		OnCall: func(ci vlens.CallInfo) {
-			m.VlensCalls.WithLabelValues(ci.Route, string(ci.Class)).Observe(ci.Duration.Seconds())
+			metrics.Observe(m.VlensCalls.WithLabelValues(ci.Route, string(ci.Class)), ci.Duration.Seconds(), ci.Trace)
 		},
 		OnRefresh: func(_ string, user bool, err error) {
 			kind, result := "tenant", "ok"

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Scenario names, as accepted by Config.Only and `vlensq bench --only`.
@@ -81,6 +83,10 @@ type Config struct {
 	// Progress, when set, receives one line per finished step. Default nil:
 	// silent.
 	Progress func(step Step)
+	// TracerProvider, when set, traces the vlensq side (app.Options
+	// TracerProvider), to measure what tracing costs. Default nil: off, as
+	// in a worker without OTEL_* settings.
+	TracerProvider trace.TracerProvider
 }
 
 // Step is a progress notice: Done of Total steps finished, the last named

@@ -218,7 +218,7 @@ func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 	switch o.side {
 	case sideVlensq:
 		a, err := app.New(app.Options{Redis: e.vqRedis, Tenants: e.tenants, VlensBaseURL: e.fake.URL,
-			Policy: o.policy, DisableRateLimit: !o.rateLimit})
+			Policy: o.policy, DisableRateLimit: !o.rateLimit, TracerProvider: e.cfg.TracerProvider})
 		if err != nil {
 			return runResult{}, err
 		}

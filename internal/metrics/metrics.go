@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MaxCodeLabels bounds the distinct values of the "code" label. Codes beyond
@@ -108,4 +109,17 @@ func (m *Metrics) Code(code int) string {
 		m.codes[code] = struct{}{}
 	}
 	return strconv.Itoa(code)
+}
+
+// Observe records v in o, with the trace id of sc as the observation's
+// exemplar when sc is sampled (so that a latency bucket links to a trace in
+// the OpenMetrics exposition). Without a sampled trace it is o.Observe(v).
+func Observe(o prometheus.Observer, v float64, sc trace.SpanContext) {
+	if sc.IsValid() && sc.IsSampled() {
+		if eo, ok := o.(prometheus.ExemplarObserver); ok {
+			eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String()})
+			return
+		}
+	}
+	o.Observe(v)
 }
