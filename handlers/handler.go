@@ -18,6 +18,7 @@ import (
 	"github.com/vlensq/vlensq/internal/metrics"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -50,6 +51,10 @@ type Config struct {
 	// (2 min); the attempt's context (shutdown, lease, deadline) ends it
 	// sooner.
 	RedisWaitMax time.Duration
+	// Fair, when set, makes every Vlens call wait for its tenant's turn
+	// (package tenancy): tasks run when the fair dispatcher grants them,
+	// and retries and throttled tasks go back to their tenant's hold set.
+	Fair *tenancy.Scheduler
 }
 
 // Handler processes every vlensq task type.
@@ -105,6 +110,8 @@ type attempt struct {
 	spec     tasks.Spec
 	body     map[string]any // the Vlens request body, once built
 	log      zerolog.Logger
+	granted  bool      // the fair dispatcher started this run
+	grantDue time.Time // when the task became due for that dispatch
 }
 
 // failure is a terminal failure about to be dead-lettered.
@@ -169,6 +176,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		// shutdown stopped us before the outcome. Do not call again.
 		return h.succeed(ctx, a, j.Response, nil, "", true)
 	}
+	if h.mustHold(ctx, a) {
+		return h.hold(ctx, a)
+	}
 	if err := h.waitNotBefore(ctx, j.NotBefore); err != nil {
 		return fmt.Errorf("waiting for the retry's due time: %w", err)
 	}
@@ -185,7 +195,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 
 	call := vlens.Call{
 		Tenant: p.Tenant, User: p.User, Token: vlens.TokenTenant,
-		Method: spec.Method, Path: p.PathFor(spec),
+		Method: spec.Method, Path: p.PathFor(spec), Reserved: a.granted,
 	}
 	if spec.UserToken {
 		call.Token = vlens.TokenUser
@@ -230,18 +240,24 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	switch verr.Class {
 	case vlens.ClassThrottled:
 		wait := h.policy.ThrottleWait(verr.RetryAfter)
-		h.retryAfter(ctx, a, wait)
+		held := h.holdUntil(ctx, a, h.cfg.Now().Add(wait))
+		if !held {
+			h.retryAfter(ctx, a, wait)
+		}
 		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
-		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true}
+		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true, held: held}
 	case vlens.ClassTransient:
 		if a.retried+1 >= h.policy.MaxAttempts {
 			return h.deadLetter(ctx, a, failure{verr: verr, retriesExhausted: true})
 		}
 		delay := h.policy.TransientDelay(a.retried)
-		h.retryAfter(ctx, a, delay)
+		held := h.holdUntil(ctx, a, h.cfg.Now().Add(delay))
+		if !held {
+			h.retryAfter(ctx, a, delay)
+		}
 		a.log.Warn().Int("http_status", verr.HTTPStatus).Int("code", verr.Code).Str("reason", verr.Reason).
 			Str("x_request_id", verr.RequestID).Dur("retry_in", delay).Msg("transient failure, will retry")
-		return &RetryError{Delay: delay, Err: safeError(verr)}
+		return &RetryError{Delay: delay, Err: safeError(verr), held: held}
 	default:
 		return h.deadLetter(ctx, a, failure{verr: verr})
 	}
@@ -263,7 +279,9 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	pipe := h.rdb.Pipeline()
 	seenCmd := pipe.Get(ctx, h.cfg.Outcomes.SeenKey(a.id))
 	jCmd := pipe.HGetAll(ctx, journalKey(a.id))
+	grantCmd := h.grantCmds(ctx, pipe, a)
 	_, _ = pipe.Exec(ctx) // each command carries its own error
+	h.readGrant(a, grantCmd)
 	v, serr := seenCmd.Bytes()
 	st, dlID, seen, err := outcome.DecodeSeen(a.id, v, serr)
 	if err != nil {

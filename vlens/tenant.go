@@ -16,7 +16,14 @@ type Tenant struct {
 	// (RatePerSecondDefault, RatePerMinuteDefault).
 	RatePerSecond int `json:"rate_per_second,omitempty"`
 	RatePerMinute int `json:"rate_per_minute,omitempty"`
+	// Weight is the tenant's share of free worker slots when the fleet is
+	// overloaded, relative to the other tenants with work (see package
+	// tenancy). Zero means WeightDefault (1).
+	Weight int `json:"weight,omitempty"`
 }
+
+// WeightDefault is the weight of a tenant that sets none.
+const WeightDefault = 1
 
 // Default per-tenant rate limits, from the Vlens documentation.
 const (

@@ -213,7 +213,10 @@ func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 	defer cancel()
 
 	c := &counter{want: int64(o.tasks), done: make(chan struct{})}
-	var srv *asynq.Server
+	var srv interface {
+		Start(asynq.Handler) error
+		Shutdown()
+	}
 	var h asynq.Handler
 	switch o.side {
 	case sideVlensq:

@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vlensq/vlensq/tenancy"
+)
+
+// Fair dispatch (package tenancy): a task runs when the fair dispatcher
+// granted it a slot of its tenant's rate budget. A task that arrives
+// without a grant, or whose tenant is paused, goes back to its tenant's
+// hold set without spending an attempt; retries and throttled tasks are held
+// until they are due instead of waiting in asynq's retry set, so that they
+// too take their turn.
+
+// grantCmds adds the read-and-consume of the task's grant to the attempt's
+// first pipeline; nil without fair dispatch.
+func (h *Handler) grantCmds(ctx context.Context, pipe redis.Pipeliner, a *attempt) *redis.StringCmd {
+	if h.cfg.Fair == nil || a.queue == "" {
+		return nil
+	}
+	key := tenancy.TaskKey(a.queue, a.id)
+	cmd := pipe.HGet(ctx, key, tenancy.GrantField)
+	pipe.HDel(ctx, key, tenancy.GrantField)
+	return cmd
+}
+
+// readGrant records in a whether the dispatcher granted this run.
+func (h *Handler) readGrant(a *attempt, cmd *redis.StringCmd) {
+	if cmd == nil {
+		return
+	}
+	if v, err := cmd.Result(); err == nil && v != "" {
+		a.granted = true
+		a.grantDue, _ = tenancy.ParseGrant(v)
+	}
+}
+
+// mustHold reports whether the attempt must wait for its tenant's turn
+// before calling Vlens.
+func (h *Handler) mustHold(ctx context.Context, a *attempt) bool {
+	if h.cfg.Fair == nil || a.queue == "" {
+		return false
+	}
+	if !a.granted || h.cfg.Fair.Paused(ctx, a.payload.Tenant) {
+		return true
+	}
+	if m := h.cfg.Metrics; m != nil && !a.grantDue.IsZero() {
+		// Enqueue (or due time of a retry) to start: the wait fairness is
+		// about.
+		m.TenantWait.WithLabelValues(a.payload.Tenant).Observe(max(h.cfg.Now().Sub(a.grantDue), 0).Seconds())
+	}
+	return false
+}
+
+// holdUntil puts the task back in its tenant's hold set, due at due, and
+// reports whether it did; when Redis refuses, the caller falls back to
+// asynq's own retry delay (the task then arrives without a grant and is
+// held on that run).
+func (h *Handler) holdUntil(ctx context.Context, a *attempt, due time.Time) bool {
+	if h.cfg.Fair == nil || a.queue == "" {
+		return false
+	}
+	if err := h.cfg.Fair.Hold(ctx, nil, a.queue, a.payload.Tenant, a.id, due); err != nil {
+		a.log.Warn().Err(err).Msg("could not hold the task for its tenant's turn; asynq retries it")
+		return false
+	}
+	return true
+}
+
+// hold returns an ungranted task to its tenant's hold set: no Vlens call,
+// no attempt spent.
+func (h *Handler) hold(ctx context.Context, a *attempt) error {
+	if !h.holdUntil(ctx, a, h.cfg.Now()) {
+		return fmt.Errorf("could not hold the task for its tenant's turn")
+	}
+	a.log.Debug().Msg("held for its tenant's turn")
+	return &HeldError{}
+}
+
+// HeldError returns a task to asynq parked: the fair dispatcher starts it
+// again when its tenant's turn comes. It spends no attempt.
+type HeldError struct{}
+
+func (e *HeldError) Error() string { return "held for its tenant's turn (fair dispatch)" }

@@ -1,0 +1,281 @@
+package tenancy
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vlensq/vlensq/vlens"
+)
+
+// planScript returns the length of asynq's pending list and the tenants due
+// now with how many tasks each has ready: {pending, tenant1, ready1, ...}.
+//
+// KEYS[1] due set, KEYS[2] asynq pending; ARGV[1] now (ms), ARGV[2] most
+// tenants, ARGV[3] hold key prefix.
+var planScript = redis.NewScript(`
+local out = {redis.call('LLEN', KEYS[2])}
+local ts = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, t in ipairs(ts) do
+  out[#out + 1] = t
+  out[#out + 1] = redis.call('ZCOUNT', ARGV[3] .. t, '-inf', ARGV[1])
+end
+return out`)
+
+// pausedRecheck is how long a paused tenant is left alone before the
+// dispatcher looks at its state again.
+const pausedRecheck = time.Second
+
+// due is a tenant with ready work in one queue.
+type due struct {
+	tenant string
+	ready  int
+	weight int
+}
+
+// Run dispatches held tasks for one worker process until ctx ends: queues
+// are the process's asynq queues with their weights, slots its worker slots
+// (wrap the process's handler with slots.Wrap). It returns nil when ctx
+// ends. Errors of one round (Redis unreachable) are logged and the next
+// round tries again.
+func (s *Scheduler) Run(ctx context.Context, queues map[string]int, slots *Slots) error {
+	if s.cfg.Tenants == nil {
+		return fmt.Errorf("tenancy: Run needs Config.Tenants")
+	}
+	if len(queues) == 0 {
+		return fmt.Errorf("tenancy: Run needs at least one queue")
+	}
+	tick := time.NewTicker(s.cfg.Tick)
+	defer tick.Stop()
+	failing := false
+	for {
+		err := s.round(ctx, queues, slots)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			s.log.Error().Err(err).Msg("dispatch failed; retrying every tick")
+			failing = true
+		case err == nil && failing:
+			s.log.Info().Msg("dispatch works again")
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-slots.freed:
+		}
+	}
+}
+
+// round fills this process's free slots (plus the prefetch) from the
+// tenants due now, across the queues in proportion to their weights.
+func (s *Scheduler) round(ctx context.Context, queues map[string]int, slots *Slots) error {
+	free := slots.Free() + s.cfg.Prefetch
+	if free <= 0 {
+		return nil
+	}
+	now := s.cfg.Now()
+	names := make([]string, 0, len(queues))
+	for q := range queues {
+		names = append(names, q)
+	}
+	// Heavier queues first, so their share is served first.
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(queues[b]-queues[a], cmp.Compare(a, b)) })
+
+	cmds := make([]*redis.Cmd, len(names))
+	plan := func(eval func(pipe redis.Pipeliner, keys []string, args ...any) *redis.Cmd) error {
+		pipe := s.rdb.Pipeline()
+		for i, q := range names {
+			cmds[i] = eval(pipe, []string{dueKey(q), asynqPrefix(q) + "pending"}, now.UnixMilli(), free+8, "vlensq:{"+q+"}:fair:h:")
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	err := plan(func(pipe redis.Pipeliner, keys []string, args ...any) *redis.Cmd {
+		return planScript.EvalSha(ctx, pipe, keys, args...)
+	})
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = plan(func(pipe redis.Pipeliner, keys []string, args ...any) *redis.Cmd {
+			return planScript.Eval(ctx, pipe, keys, args...)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("tenancy: plan: %w", err)
+	}
+	plans := make(map[string][]due, len(names))
+	weight := 0
+	for i, q := range names {
+		pending, tenants, err := s.parsePlan(cmds[i])
+		if err != nil {
+			return err
+		}
+		free -= pending
+		if len(tenants) > 0 {
+			plans[q] = tenants
+			weight += queues[q]
+		}
+	}
+	if free <= 0 || len(plans) == 0 {
+		return nil
+	}
+	paused, err := s.pausedNow(ctx)
+	if err != nil {
+		return err
+	}
+	budget := free
+	for _, q := range names {
+		tenants, ok := plans[q]
+		if !ok || budget <= 0 {
+			continue
+		}
+		share := min(budget, max(1, (free*queues[q]+weight-1)/weight))
+		used, err := s.serve(ctx, q, tenants, share, paused, now)
+		budget -= used
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) parsePlan(cmd *redis.Cmd) (int, []due, error) {
+	vals, err := cmd.Slice()
+	if err != nil {
+		return 0, nil, fmt.Errorf("tenancy: plan: %w", err)
+	}
+	if len(vals) == 0 {
+		return 0, nil, nil
+	}
+	pending, _ := vals[0].(int64)
+	out := make([]due, 0, (len(vals)-1)/2)
+	for i := 1; i+1 < len(vals); i += 2 {
+		name, _ := vals[i].(string)
+		ready, _ := vals[i+1].(int64)
+		w := vlens.WeightDefault
+		if t, ok := s.cfg.Tenants.Tenant(name); ok && t.Weight > 0 {
+			w = t.Weight
+		}
+		out = append(out, due{tenant: name, ready: int(ready), weight: w})
+	}
+	return int(pending), out, nil
+}
+
+// serve dispatches up to budget tasks of queue q from tenants (in the order
+// they became due), each tenant getting a share of the budget in proportion
+// to its weight; shares a tenant cannot use (no budget under its rate
+// limit, fewer ready tasks) go to the others in a second pass. It returns
+// how many tasks it moved.
+func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget int, paused map[string]Pause, now time.Time) (int, error) {
+	used := 0
+	for pass := 0; pass < 3 && budget > used && len(tenants) > 0; pass++ {
+		total := 0
+		for _, t := range tenants {
+			total += t.weight
+		}
+		left := budget - used
+		var again []due
+		for _, t := range tenants {
+			if used >= budget {
+				break
+			}
+			if p, ok := paused[t.tenant]; ok {
+				if err := s.servePaused(ctx, q, t, p, now); err != nil {
+					return used, err
+				}
+				continue
+			}
+			want := min(t.ready, budget-used, max(1, (left*t.weight+total-1)/total))
+			if want <= 0 {
+				continue
+			}
+			n, err := s.dispatch(ctx, q, t.tenant, want, "", now)
+			used += n
+			if err != nil {
+				return used, err
+			}
+			if n == want && t.ready > n {
+				t.ready -= n
+				again = append(again, t)
+			}
+		}
+		tenants = again
+	}
+	return used, nil
+}
+
+// dispatch reserves up to want calls of tenant's rate limit and moves that
+// many of its ready tasks in q to pending, marking each with grant (""
+// records the entry's due time). A tenant over its limit is put aside until
+// the limit allows a call.
+func (s *Scheduler) dispatch(ctx context.Context, q, tenant string, want int, grant string, now time.Time) (int, error) {
+	k := want
+	if s.cfg.Limiter != nil {
+		t, ok := s.cfg.Tenants.Tenant(tenant)
+		if ok {
+			var wait time.Duration
+			var err error
+			k, wait, err = s.cfg.Limiter.AllowAtMost(ctx, t, want)
+			if err != nil {
+				return 0, err
+			}
+			if k == 0 {
+				if s.cfg.Observer.Throttled != nil {
+					s.cfg.Observer.Throttled(tenant, wait)
+				}
+				return 0, s.putAside(ctx, q, tenant, now.Add(wait))
+			}
+		}
+	}
+	res, err := takeScript.Run(ctx, s.rdb,
+		[]string{holdKey(q, tenant), dueKey(q), asynqPrefix(q) + "scheduled", asynqPrefix(q) + "retry", asynqPrefix(q) + "pending"},
+		tenant, k, now.UnixMilli(), now.Add(-s.cfg.StaleAfter).UnixMilli(), asynqPrefix(q)+"t:",
+		now.UnixNano(), parkFloor, GrantField, grant).Int64Slice()
+	if err != nil {
+		return 0, fmt.Errorf("tenancy: dispatch tenant %s in queue %s: %w", tenant, q, err)
+	}
+	moved := int(res[0])
+	if moved > 0 && s.cfg.Observer.Dispatched != nil {
+		s.cfg.Observer.Dispatched(q, tenant, moved)
+	}
+	return moved, nil
+}
+
+// putAside makes the dispatcher look at tenant in q again at at (only if it
+// still has held work).
+func (s *Scheduler) putAside(ctx context.Context, q, tenant string, at time.Time) error {
+	err := s.rdb.ZAddArgs(ctx, dueKey(q), redis.ZAddArgs{XX: true, Members: []redis.Z{{Score: float64(at.UnixMilli()), Member: tenant}}}).Err()
+	if err != nil {
+		return fmt.Errorf("tenancy: put tenant %s aside: %w", tenant, err)
+	}
+	return nil
+}
+
+// grantOf parses a grant value: the due time it carries.
+func grantOf(v string) (time.Time, bool) {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
+}
+
+// ParseGrant returns the due time a grant carries (the enqueue time of a
+// new task, the due time of a retry): the task's wait for its turn is its
+// start time minus this.
+func ParseGrant(v string) (time.Time, bool) { return grantOf(v) }
+
+// Paused reports whether tenant is paused, from the dispatcher's view (at
+// most a quarter second old). An error reading it counts as not paused.
+func (s *Scheduler) Paused(ctx context.Context, tenant string) bool {
+	m, err := s.pausedNow(ctx)
+	if err != nil {
+		return false
+	}
+	_, ok := m[tenant]
+	return ok
+}
