@@ -24,7 +24,7 @@ func dueKey(queue string) string          { return "vlensq:{" + queue + "}:fair:
 // asynq v0.26's own keys (internal/base); the scripts move tasks between
 // them exactly as asynq's forwarder does. TestDispatchedTaskRuns checks the
 // layout against the real asynq.
-func asynqPrefix(queue string) string     { return "asynq:{" + queue + "}:" }
+func asynqPrefix(queue string) string      { return "asynq:{" + queue + "}:" }
 func asynqTaskKey(queue, id string) string { return asynqPrefix(queue) + "t:" + id }
 
 // TaskKey is asynq's hash of task id in queue, where the grant lives.
