@@ -166,10 +166,13 @@ func (s *Scheduler) parsePlan(cmd *redis.Cmd) (int, []due, error) {
 }
 
 // serve dispatches up to budget tasks of queue q from tenants (in the order
-// they became due), each tenant getting a share of the budget in proportion
-// to its weight; shares a tenant cannot use (no budget under its rate
-// limit, fewer ready tasks) go to the others in a second pass. It returns
-// how many tasks it moved.
+// they became due): deficit round robin. A tenant's turn is worth its
+// weight in tasks, times how many times the budget covers the weights of
+// all tenants due; a tenant stays at the head of the line until its turn
+// is used up (across rounds, when the budget is small), then goes to the
+// tail. A tenant that cannot use its turn (its rate limit, fewer ready
+// tasks) ends it, and the rest goes to the others in another pass. It
+// returns how many tasks it moved.
 func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget int, paused map[string]Pause, now time.Time) (int, error) {
 	used := 0
 	for pass := 0; pass < 3 && budget > used && len(tenants) > 0; pass++ {
@@ -177,7 +180,7 @@ func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget i
 		for _, t := range tenants {
 			total += t.weight
 		}
-		left := budget - used
+		mult := max(1, (budget-used)/total)
 		var again []due
 		for _, t := range tenants {
 			if used >= budget {
@@ -189,14 +192,29 @@ func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget i
 				}
 				continue
 			}
-			want := min(t.ready, budget-used, max(1, (left*t.weight+total-1)/total))
+			key := q + "\x00" + t.tenant
+			turn, ok := s.turns[key]
+			if !ok {
+				turn = t.weight * mult
+			}
+			want := min(t.ready, budget-used, turn)
 			if want <= 0 {
 				continue
 			}
-			n, err := s.dispatch(ctx, q, t.tenant, want, "", now)
+			// The turn ends when this dispatch uses it up or drains the
+			// tenant's ready tasks; a dispatch cut short by the budget keeps
+			// the tenant at the head with the rest of its turn.
+			ends := want == turn || want == t.ready
+			n, err := s.dispatch(ctx, q, t.tenant, want, "", !ends, now)
 			used += n
 			if err != nil {
 				return used, err
+			}
+			switch {
+			case n < want || ends:
+				delete(s.turns, key)
+			default:
+				s.turns[key] = turn - n
 			}
 			if n == want && t.ready > n {
 				t.ready -= n
@@ -211,12 +229,12 @@ func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget i
 // dispatch reserves up to want calls of tenant's rate limit and moves that
 // many of its ready tasks in q to pending, marking each with grant (""
 // records the entry's due time). A tenant over its limit is put aside until
-// the limit allows a call.
-func (s *Scheduler) dispatch(ctx context.Context, q, tenant string, want int, grant string, now time.Time) (int, error) {
+// the limit allows a call. keep leaves the tenant at its place in the line
+// (its turn goes on), otherwise it goes to the tail.
+func (s *Scheduler) dispatch(ctx context.Context, q, tenant string, want int, grant string, keep bool, now time.Time) (int, error) {
 	k := want
 	if s.cfg.Limiter != nil {
-		t, ok := s.cfg.Tenants.Tenant(tenant)
-		if ok {
+		if t, ok := s.cfg.Tenants.Tenant(tenant); ok {
 			var wait time.Duration
 			var err error
 			k, wait, err = s.cfg.Limiter.AllowAtMost(ctx, t, want)
@@ -231,10 +249,14 @@ func (s *Scheduler) dispatch(ctx context.Context, q, tenant string, want int, gr
 			}
 		}
 	}
+	keepArg := "0"
+	if keep && k == want {
+		keepArg = "1"
+	}
 	res, err := takeScript.Run(ctx, s.rdb,
 		[]string{holdKey(q, tenant), dueKey(q), asynqPrefix(q) + "scheduled", asynqPrefix(q) + "retry", asynqPrefix(q) + "pending"},
-		tenant, k, now.UnixMilli(), now.Add(-s.cfg.StaleAfter).UnixMilli(), asynqPrefix(q)+"t:",
-		now.UnixNano(), parkFloor, GrantField, grant).Int64Slice()
+		tenant, k, msScore(time.Now()), now.Add(-s.cfg.StaleAfter).UnixMilli(), asynqPrefix(q)+"t:",
+		now.UnixNano(), parkFloor, GrantField, grant, keepArg).Int64Slice()
 	if err != nil {
 		return 0, fmt.Errorf("tenancy: dispatch tenant %s in queue %s: %w", tenant, q, err)
 	}
@@ -255,13 +277,20 @@ func (s *Scheduler) putAside(ctx context.Context, q, tenant string, at time.Time
 	return nil
 }
 
+// msScore is t in milliseconds with a microsecond fraction: the score that
+// puts a tenant whose turn ended at the tail of the line, after every
+// tenant whose turn ended before it (even within the same millisecond).
+func msScore(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixMicro())/1000, 'f', 3, 64)
+}
+
 // grantOf parses a grant value: the due time it carries.
 func grantOf(v string) (time.Time, bool) {
-	ms, err := strconv.ParseInt(v, 10, 64)
+	ms, err := strconv.ParseFloat(v, 64)
 	if err != nil {
 		return time.Time{}, false
 	}
-	return time.UnixMilli(ms), true
+	return time.UnixMicro(int64(ms * 1000)), true
 }
 
 // ParseGrant returns the due time a grant carries (the enqueue time of a

@@ -80,6 +80,10 @@ type Scheduler struct {
 	cfg Config
 	rdb redis.UniversalClient
 	log zerolog.Logger
+	// turns is what is left of the current turn of tenants kept at the
+	// head of their queue's line, by queue and tenant; only Run's goroutine
+	// uses it.
+	turns map[string]int
 }
 
 // New returns a Scheduler.
@@ -105,7 +109,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Logger != nil {
 		log = cfg.Logger.With().Str("component", "dispatcher").Logger()
 	}
-	return &Scheduler{cfg: cfg, rdb: cfg.Redis, log: log}, nil
+	return &Scheduler{cfg: cfg, rdb: cfg.Redis, log: log, turns: map[string]int{}}, nil
 }
 
 // Hold puts task id of tenant in queue's hold set, due at due. The task

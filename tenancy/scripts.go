@@ -19,8 +19,9 @@ return 1`)
 // active (its handler is holding it again right now) or not yet created
 // (its enqueue is still in flight, up to the grace period) stays; entries of
 // tasks that asynq released by itself, that ran, or that were deleted are
-// dropped. It then sets when to look at the tenant next: now when it has
-// more ready work, its next due time otherwise, never when it has none.
+// dropped. It then sets when to look at the tenant next: now (the tail of
+// the line) when it has more ready work, its next due time otherwise, never
+// when it has none; or leaves its place when its turn goes on.
 // It returns {moved, next due ms or -1}.
 //
 // KEYS[1] hold set, KEYS[2] due set, KEYS[3] asynq scheduled, KEYS[4] asynq
@@ -28,7 +29,8 @@ return 1`)
 // ARGV[4] entries without a task older than this (ms) are stale, ARGV[5]
 // asynq task key prefix, ARGV[6] now (ns, asynq's pending_since), ARGV[7]
 // park floor (Unix s), ARGV[8] grant field, ARGV[9] grant override ("" =
-// the entry's due time).
+// the entry's due time), ARGV[10] "1" keeps the tenant's place in the due
+// set (its turn goes on).
 var takeScript = redis.NewScript(`
 local n = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -67,6 +69,9 @@ local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #head == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {moved, -1}
+end
+if ARGV[10] == '1' then
+  return {moved, now}
 end
 local nextAt = math.max(tonumber(head[2]), now)
 redis.call('ZADD', KEYS[2], nextAt, ARGV[1])
