@@ -57,6 +57,11 @@ type Options struct {
 	// tenant's backlog drains at its rate instead of cycling through Redis.
 	// Default RateLimitWaitDefault; negative never waits.
 	RateLimitWait time.Duration
+	// DisableFairness sends tasks straight to asynq's pending list, first
+	// come first served, without holding them per tenant (package tenancy).
+	// It exists to measure what fair dispatch changes (vlensq bench
+	// --only fairness); a fleet must agree on it.
+	DisableFairness bool
 	// Logger is the process logger. Default: disabled.
 	Logger *zerolog.Logger
 	// Metrics, when set, is fed by every component.
@@ -134,7 +139,11 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a.Blobs = tasks.NewBlobStore(rdb, 0)
-	if a.Tasks, err = tasks.NewClient(rdb, tasks.ClientConfig{Tenants: o.Tenants, Blobs: a.Blobs, Hold: a.Fair}); err != nil {
+	cc := tasks.ClientConfig{Tenants: o.Tenants, Blobs: a.Blobs, Hold: a.Fair}
+	if o.DisableFairness {
+		a.Fair, cc.Hold = nil, nil
+	}
+	if a.Tasks, err = tasks.NewClient(rdb, cc); err != nil {
 		return nil, err
 	}
 	dlqCfg := o.DeadLetters
@@ -218,6 +227,9 @@ type Server struct {
 func (s *Server) Start(h asynq.Handler) error {
 	if err := s.Server.Start(s.slots.Wrap(h)); err != nil {
 		return err
+	}
+	if s.fair == nil {
+		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop, s.done = cancel, make(chan struct{})
