@@ -93,7 +93,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.AddCommand(
 		newWorkerCmd(g), newEnqueueCmd(g), newSessionCmd(g), newDLQCmd(g),
-		newSandboxCmd(g), newDemoCmd(g), newDashboardCmd(g), newBenchCmd(g),
+		newSandboxCmd(g), newDemoCmd(g), newDashboardCmd(g), newBenchCmd(g), newTenantsCmd(g),
 	)
 	return root
 }
