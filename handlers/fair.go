@@ -36,7 +36,7 @@ func (h *Handler) readGrant(a *attempt, cmd *redis.StringCmd) {
 	}
 	if v, err := cmd.Result(); err == nil && v != "" {
 		a.granted = true
-		a.grantDue, _ = tenancy.ParseGrant(v)
+		a.grantKind, a.grantDue = tenancy.GrantKind(v)
 	}
 }
 
@@ -46,8 +46,18 @@ func (h *Handler) mustHold(ctx context.Context, a *attempt) bool {
 	if h.cfg.Fair == nil || a.queue == "" {
 		return false
 	}
-	if !a.granted || h.cfg.Fair.Paused(ctx, a.payload.Tenant) {
+	// A paused tenant's task waits, unless it is the breaker's probe.
+	if !a.granted || (a.grantKind != tenancy.GrantProbe && h.cfg.Fair.Paused(ctx, a.payload.Tenant)) {
+		if a.grantKind != "" {
+			// A trial dispatched just before a pause: free its slot for the
+			// breaker's probe.
+			h.cfg.Fair.States().ProbeEnded(ctx, a.payload.Tenant)
+		}
 		return true
+	}
+	if a.grantKind != "" {
+		// A probe or trial: keep its tenant's slot while the call runs.
+		a.keepProbe = h.cfg.Fair.States().KeepProbe(ctx, a.payload.Tenant)
 	}
 	if m := h.cfg.Metrics; m != nil && !a.grantDue.IsZero() {
 		// Enqueue (or due time of a retry) to start: the wait fairness is

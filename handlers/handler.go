@@ -110,8 +110,10 @@ type attempt struct {
 	spec     tasks.Spec
 	body     map[string]any // the Vlens request body, once built
 	log      zerolog.Logger
-	granted  bool      // the fair dispatcher started this run
-	grantDue time.Time // when the task became due for that dispatch
+	granted   bool      // the fair dispatcher started this run
+	grantKind string    // "", tenancy.GrantProbe or tenancy.GrantTrial
+	grantDue  time.Time // when the task became due for that dispatch
+	keepProbe func()    // stops renewing a probe's or trial's slot
 }
 
 // failure is a terminal failure about to be dead-lettered.
@@ -150,6 +152,11 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 
+	defer func() {
+		if a.keepProbe != nil {
+			a.keepProbe()
+		}
+	}()
 	done, j, err := h.alreadyEnded(ctx, a)
 	if done || err != nil {
 		return err
@@ -217,6 +224,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 				a.log.Warn().Err(jerr).Msg("could not journal the response; a re-run would call Vlens again")
 			}
 		}
+		h.accountAnswered(bctx, a)
 		return h.succeed(bctx, a, resp.Body, resp.Envelope, resp.RequestID, false)
 	}
 	var verr *vlens.Error
@@ -236,6 +244,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}); herr != nil {
 			a.log.Warn().Err(herr).Msg("could not record the attempt in the history")
 		}
+	}
+	if done, err := h.breakerVerdict(ctx, a, verr); done {
+		return err
 	}
 	switch verr.Class {
 	case vlens.ClassThrottled:

@@ -28,8 +28,12 @@ end
 return out`)
 
 // pausedRecheck is how long a paused tenant is left alone before the
-// dispatcher looks at its state again.
-const pausedRecheck = time.Second
+// dispatcher looks at its state again; trialRecheck likewise for a tenant
+// whose one trial task is in flight.
+const (
+	pausedRecheck = time.Second
+	trialRecheck  = 100 * time.Millisecond
+)
 
 // due is a tenant with ready work in one queue.
 type due struct {
@@ -197,15 +201,25 @@ func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget i
 			if !ok {
 				turn = t.weight * mult
 			}
-			want := min(t.ready, budget-used, turn)
+			want, kind, err := s.trialWant(ctx, t.tenant, min(t.ready, budget-used, turn))
+			if err != nil {
+				return used, err
+			}
 			if want <= 0 {
+				// A tenant on trial with its one task in flight.
+				if err := s.putAside(ctx, q, t.tenant, now.Add(trialRecheck)); err != nil {
+					return used, err
+				}
 				continue
 			}
 			// The turn ends when this dispatch uses it up or drains the
 			// tenant's ready tasks; a dispatch cut short by the budget keeps
 			// the tenant at the head with the rest of its turn.
 			ends := want == turn || want == t.ready
-			n, err := s.dispatch(ctx, q, t.tenant, want, "", !ends, now)
+			n, err := s.dispatch(ctx, q, t.tenant, want, kind, !ends, now)
+			if kind != "" && n == 0 {
+				s.cfg.States.endProbe(ctx, t.tenant)
+			}
 			used += n
 			if err != nil {
 				return used, err
@@ -227,8 +241,8 @@ func (s *Scheduler) serve(ctx context.Context, q string, tenants []due, budget i
 }
 
 // dispatch reserves up to want calls of tenant's rate limit and moves that
-// many of its ready tasks in q to pending, marking each with grant (""
-// records the entry's due time). A tenant over its limit is put aside until
+// many of its ready tasks in q to pending, granting each (grant is the
+// grant's kind: "", GrantProbe or GrantTrial). A tenant over its limit is put aside until
 // the limit allows a call. keep leaves the tenant at its place in the line
 // (its turn goes on), otherwise it goes to the tail.
 func (s *Scheduler) dispatch(ctx context.Context, q, tenant string, want int, grant string, keep bool, now time.Time) (int, error) {
@@ -292,11 +306,6 @@ func grantOf(v string) (time.Time, bool) {
 	}
 	return time.UnixMicro(int64(ms * 1000)), true
 }
-
-// ParseGrant returns the due time a grant carries (the enqueue time of a
-// new task, the due time of a retry): the task's wait for its turn is its
-// start time minus this.
-func ParseGrant(v string) (time.Time, bool) { return grantOf(v) }
 
 // Paused reports whether tenant is paused, from the dispatcher's view (at
 // most a quarter second old). An error reading it counts as not paused.

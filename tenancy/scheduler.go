@@ -135,3 +135,6 @@ func (s *Scheduler) Hold(ctx context.Context, c redis.Scripter, queue, tenant, i
 // ParkDelay is the retry delay that parks a task returned to asynq now: its
 // retry comes due at ParkAt, and only the dispatcher releases it earlier.
 func ParkDelay(now time.Time) time.Duration { return ParkAt.Sub(now) }
+
+// States returns the tenant states the Scheduler honours (nil when none).
+func (s *Scheduler) States() *States { return s.cfg.States }

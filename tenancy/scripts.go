@@ -28,8 +28,8 @@ return 1`)
 // retry, KEYS[5] asynq pending; ARGV[1] tenant, ARGV[2] n, ARGV[3] now (ms),
 // ARGV[4] entries without a task older than this (ms) are stale, ARGV[5]
 // asynq task key prefix, ARGV[6] now (ns, asynq's pending_since), ARGV[7]
-// park floor (Unix s), ARGV[8] grant field, ARGV[9] grant override ("" =
-// the entry's due time), ARGV[10] "1" keeps the tenant's place in the due
+// park floor (Unix s), ARGV[8] grant field, ARGV[9] grant kind (the grant
+// is "<kind>:<the entry's due time>", or the due time alone), ARGV[10] "1" keeps the tenant's place in the due
 // set (its turn goes on).
 var takeScript = redis.NewScript(`
 local n = tonumber(ARGV[2])
@@ -53,8 +53,8 @@ while moved < n and scanned < n + 64 do
       if sc and tonumber(sc) >= floor then
         redis.call('ZREM', from, id)
         redis.call('LPUSH', KEYS[5], id)
-        local grant = ARGV[9]
-        if grant == '' then grant = score end
+        local grant = score
+        if ARGV[9] ~= '' then grant = ARGV[9] .. ':' .. score end
         redis.call('HSET', key, 'state', 'pending', 'pending_since', ARGV[6], ARGV[8], grant)
         moved = moved + 1
       end

@@ -84,6 +84,8 @@ type StatesConfig struct {
 	// OnEvent runs after each pause and resume is stored (the worker
 	// publishes it on the outcome stream). Optional.
 	OnEvent func(ctx context.Context, e Event)
+	// Breaker configures the circuit breaker's probes and trials.
+	Breaker BreakerConfig
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -98,6 +100,8 @@ type States struct {
 	mu       sync.Mutex
 	cached   map[string]Pause
 	cachedAt time.Time
+
+	br breaker
 }
 
 // NewStates returns the tenant states stored in cfg.Redis.
@@ -108,7 +112,9 @@ func NewStates(cfg StatesConfig) (*States, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &States{cfg: cfg, rdb: cfg.Redis}, nil
+	s := &States{cfg: cfg, rdb: cfg.Redis, br: breaker{cfg: cfg.Breaker}}
+	s.br.defaults()
+	return s, nil
 }
 
 // Pause pauses tenant by hand: its tasks stay held (no Vlens call, no
@@ -265,9 +271,4 @@ func (s *Scheduler) pausedNow(ctx context.Context) (map[string]Pause, error) {
 		return nil, nil
 	}
 	return s.cfg.States.cachedPaused(ctx)
-}
-
-// servePaused leaves a paused tenant's tasks held and looks again later.
-func (s *Scheduler) servePaused(ctx context.Context, q string, t due, p Pause, now time.Time) error {
-	return s.putAside(ctx, q, t.tenant, now.Add(pausedRecheck))
 }

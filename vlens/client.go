@@ -481,7 +481,7 @@ func (c *Client) send(ctx context.Context, ex exchange) (*Response, *Error) {
 	}
 	e := &Error{
 		Method: ex.method, URL: ex.url, HTTPStatus: hr.StatusCode, RequestID: requestID,
-		Code: v.Code, Class: v.Class, Category: v.Category, Resolution: v.Resolution, Reason: v.Reason,
+		Code: v.Code, Class: v.Class, Category: v.Category, Resolution: v.Resolution, Reason: v.Reason, Breaker: v.Breaker,
 		Envelope: resp.Envelope, Body: raw, BodyTruncated: truncated,
 		// A Retry-After header wins when it asks for longer than the rule.
 		RetryAfter: max(ParseRetryAfter(hr.Header.Get("Retry-After"), c.cfg.Now()), v.RetryAfter),

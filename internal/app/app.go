@@ -57,6 +57,8 @@ type Options struct {
 	// tenant's backlog drains at its rate instead of cycling through Redis.
 	// Default RateLimitWaitDefault; negative never waits.
 	RateLimitWait time.Duration
+	// Breaker configures the circuit breaker's probes and trials.
+	Breaker tenancy.BreakerConfig
 	// DisableFairness sends tasks straight to asynq's pending list, first
 	// come first served, without holding them per tenant (package tenancy).
 	// It exists to measure what fair dispatch changes (vlensq bench
@@ -128,6 +130,7 @@ func New(o Options) (*App, error) {
 		Redis:   rdb,
 		Known:   func(_ context.Context, name string) (bool, error) { _, ok := o.Tenants.Tenant(name); return ok, nil },
 		OnEvent: a.tenantEvent,
+		Breaker: o.Breaker,
 	}); err != nil {
 		return nil, err
 	}
