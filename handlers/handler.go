@@ -100,16 +100,16 @@ func (h *Handler) Policy() Policy { return h.policy }
 
 // attempt is what one run of a task knows about itself.
 type attempt struct {
-	task     *asynq.Task
-	id       string
-	queue    string
-	retried  int
-	maxRetry int
-	started  time.Time
-	payload  *tasks.Payload
-	spec     tasks.Spec
-	body     map[string]any // the Vlens request body, once built
-	log      zerolog.Logger
+	task      *asynq.Task
+	id        string
+	queue     string
+	retried   int
+	maxRetry  int
+	started   time.Time
+	payload   *tasks.Payload
+	spec      tasks.Spec
+	body      map[string]any // the Vlens request body, once built
+	log       zerolog.Logger
 	granted   bool      // the fair dispatcher started this run
 	grantKind string    // "", tenancy.GrantProbe or tenancy.GrantTrial
 	grantDue  time.Time // when the task became due for that dispatch
