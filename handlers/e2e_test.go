@@ -288,9 +288,11 @@ func TestPermanentFailuresAreDeadLetteredWithoutRetry(t *testing.T) {
 				t.Errorf("error_descriptions = %q, want the field list", rec.ErrorDescriptions)
 			}
 		}},
-		{steps: "code:4002", category: "account", code: 4002, status: 200},
 		{steps: "fake", category: "identity_verification", status: 200},
 		{steps: "code:9999", category: "unknown", code: 9999, status: 200},
+		// Last: an account-level error also pauses the tenant (circuit
+		// breaker), so a later task of this tenant would wait.
+		{steps: "code:4002", category: "account", code: 4002, status: 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.steps, func(t *testing.T) {

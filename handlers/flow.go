@@ -43,6 +43,7 @@ func (h *Handler) runFlow(ctx context.Context, a *attempt, j journal) error {
 	}
 	txn := p.TransactionID
 	a.log = a.log.With().Str("transaction_id", st.TransactionID).Logger()
+	calledOnce := false
 	for _, step := range steps {
 		if st.Done(step.Name) {
 			continue
@@ -62,9 +63,13 @@ func (h *Handler) runFlow(ctx context.Context, a *attempt, j journal) error {
 			return fmt.Errorf("build request body of step %s: %w", step.Name, err)
 		}
 		a.body = body
+		// The fair dispatcher reserved the attempt's first call; the other
+		// steps ask the tenant's rate limit themselves.
 		resp, err := h.call(ctx, a, vlens.Call{
 			Tenant: p.Tenant, User: p.User, Token: vlens.TokenUser, Method: spec.Method, Path: spec.Path, Body: body,
+			Reserved: a.granted && !calledOnce,
 		})
+		calledOnce = true
 		if err != nil {
 			a.log.Info().Str("step", step.Name).Msg("step failed")
 			return h.failed(ctx, a, err, failure{flow: h.flowFailure(a, steps, st, step)})
@@ -83,6 +88,7 @@ func (h *Handler) runFlow(ctx context.Context, a *attempt, j journal) error {
 	}
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
+	h.accountAnswered(bctx, a)
 	return h.publishSuccess(bctx, a, flows.ResultOf(st), "", false)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -59,6 +60,10 @@ type Config struct {
 	// "Run" button of Asynqmon) into a dead-letter requeue through it (see
 	// deadletter.RequeueOptions.Enqueue); unset, such a run is refused.
 	Requeue func(ctx context.Context, rec *deadletter.Record, payload []byte, newTaskID string) error
+	// Fair, when set, makes every Vlens call wait for its tenant's turn
+	// (package tenancy): tasks run when the fair dispatcher grants them,
+	// and retries and throttled tasks go back to their tenant's hold set.
+	Fair *tenancy.Scheduler
 }
 
 // Handler processes every vlensq task type.
@@ -107,18 +112,25 @@ func (h *Handler) Policy() Policy { return h.policy }
 
 // attempt is what one run of a task knows about itself.
 type attempt struct {
-	task     *asynq.Task
-	id       string
-	queue    string
-	retried  int
-	maxRetry int
-	started  time.Time
-	payload  *tasks.Payload
-	spec     tasks.Spec
-	body     map[string]any // the Vlens request body, once built
-	verr     *vlens.Error   // the failed call of this attempt, if any
-	ending   *failure       // the dead letter this attempt tried to write
-	log      zerolog.Logger
+	task      *asynq.Task
+	id        string
+	queue     string
+	retried   int
+	maxRetry  int
+	started   time.Time
+	payload   *tasks.Payload
+	spec      tasks.Spec
+	body      map[string]any // the Vlens request body, once built
+	verr      *vlens.Error   // the failed call of this attempt, if any
+	ending    *failure       // the dead letter this attempt tried to write
+	log       zerolog.Logger
+	granted   bool      // the fair dispatcher started this run
+	grantKind string    // "", tenancy.GrantProbe or tenancy.GrantTrial
+	grantDue  time.Time // when the task became due for that dispatch
+	keepProbe func()    // stops renewing a probe's or trial's slot
+	// probeSettled: the probe's or trial's slot was released or handed on
+	// (the breaker saw its answer).
+	probeSettled bool
 }
 
 // failure is a terminal failure about to be dead-lettered.
@@ -162,6 +174,17 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 
+	defer func() {
+		if a.keepProbe != nil {
+			a.keepProbe()
+			if !a.probeSettled {
+				// The attempt ended with no word on the account (an
+				// internal error, a shutdown): the next probe or trial may
+				// run at once.
+				h.states().ProbeEnded(context.WithoutCancel(ctx), a.payload.Tenant)
+			}
+		}
+	}()
 	done, j, err := h.alreadyEnded(ctx, a)
 	if done || err != nil {
 		return err
@@ -184,6 +207,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	a.log = a.log.With().Str("tenant", p.Tenant).Stringer("transaction_id", p.TransactionID).Logger()
 	tracing.SetTenant(ctx, p.Tenant)
 	if spec.Flow {
+		if h.mustHold(ctx, a) {
+			return h.hold(ctx, a)
+		}
 		return h.runFlow(ctx, a, j)
 	}
 
@@ -194,6 +220,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	if !j.InFlight.IsZero() {
 		return h.deadLetter(ctx, a, h.interruptedCall(a, j.InFlight))
+	}
+	if h.mustHold(ctx, a) {
+		return h.hold(ctx, a)
 	}
 	if err := h.waitNotBefore(ctx, j.NotBefore); err != nil {
 		return fmt.Errorf("waiting for the retry's due time: %w", err)
@@ -211,7 +240,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 
 	call := vlens.Call{
 		Tenant: p.Tenant, User: p.User, Token: vlens.TokenTenant,
-		Method: spec.Method, Path: p.PathFor(spec),
+		Method: spec.Method, Path: p.PathFor(spec), Reserved: a.granted,
 	}
 	if spec.UserToken {
 		call.Token = vlens.TokenUser
@@ -236,6 +265,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 				a.log.Warn().Err(jerr).Msg("could not journal the response; a re-run would call Vlens again")
 			}
 		}
+		h.accountAnswered(bctx, a)
 		return h.succeed(bctx, a, resp.Body, resp.Envelope, resp.RequestID, false)
 	}
 	return h.failed(ctx, a, err, failure{})
@@ -291,25 +321,34 @@ func (h *Handler) failed(ctx context.Context, a *attempt, err error, f failure) 
 	if f.flow != nil {
 		retried -= f.flow.start // a flow step counts its attempts from its own start
 	}
+	if done, err := h.breakerVerdict(ctx, a, f); done {
+		return err
+	}
 	switch verr.Class {
 	case vlens.ClassThrottled:
 		if h.throttledTooLong(ctx, a, verr) {
 			return h.deadLetter(ctx, a, h.throttledTooLongFailure(a, verr))
 		}
 		wait := h.policy.ThrottleWait(verr.RetryAfter)
-		h.retryAfter(ctx, a, wait)
+		held := h.holdUntil(ctx, a, h.cfg.Now().Add(wait))
+		if !held {
+			h.retryAfter(ctx, a, wait)
+		}
 		a.log.Info().Dur("wait", wait).Str("reason", verr.Reason).Msg("throttled")
-		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true}
+		return &ThrottledError{Wait: wait, Err: safeError(verr), exact: true, held: held}
 	case vlens.ClassTransient:
 		if retried+1 >= h.policy.MaxAttempts {
 			f.retriesExhausted = true
 			return h.deadLetter(ctx, a, f)
 		}
 		delay := h.policy.TransientDelay(retried)
-		h.retryAfter(ctx, a, delay)
+		held := h.holdUntil(ctx, a, h.cfg.Now().Add(delay))
+		if !held {
+			h.retryAfter(ctx, a, delay)
+		}
 		a.log.Warn().Int("http_status", verr.HTTPStatus).Int("code", verr.Code).Str("reason", verr.Reason).
 			Str("x_request_id", verr.RequestID).Dur("retry_in", delay).Msg("transient failure, will retry")
-		return &RetryError{Delay: delay, Err: safeError(verr)}
+		return &RetryError{Delay: delay, Err: safeError(verr), held: held}
 	default:
 		return h.deadLetter(ctx, a, f)
 	}
@@ -332,7 +371,9 @@ func (h *Handler) alreadyEnded(ctx context.Context, a *attempt) (bool, journal, 
 	seenCmd := pipe.Get(ctx, h.cfg.Outcomes.SeenKey(a.id))
 	jCmd := pipe.HGetAll(ctx, journalKey(a.id))
 	dlCmd := pipe.Get(ctx, h.cfg.DeadLetters.TaskKey(a.id))
+	grantCmd := h.grantCmds(ctx, pipe, a)
 	_, _ = pipe.Exec(ctx) // each command carries its own error
+	h.readGrant(a, grantCmd)
 	v, serr := seenCmd.Bytes()
 	st, dlID, seen, err := outcome.DecodeSeen(a.id, v, serr)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/vlensq/vlensq/tenancy"
 )
 
 // Defaults of Policy: the Vlens errors page's strategy (500 ms → 1 s → 2 s →
@@ -134,10 +136,20 @@ func (p Policy) jittered(d time.Duration, r float64) time.Duration {
 func (p Policy) Delay(n int, err error) time.Duration {
 	var re *RetryError
 	if errors.As(err, &re) {
+		if re.held {
+			return tenancy.ParkDelay(time.Now())
+		}
 		return re.Delay
+	}
+	var he *HeldError
+	if errors.As(err, &he) {
+		return tenancy.ParkDelay(time.Now())
 	}
 	var te *ThrottledError
 	if errors.As(err, &te) {
+		if te.held {
+			return tenancy.ParkDelay(time.Now())
+		}
 		if te.exact {
 			return te.Wait
 		}
@@ -164,6 +176,9 @@ func (p Policy) ThrottleWait(w time.Duration) time.Duration {
 type RetryError struct {
 	Delay time.Duration
 	Err   error
+	// held marks a task already back in its tenant's hold set, due after
+	// Delay: asynq parks it and the fair dispatcher releases it.
+	held bool
 }
 
 func (e *RetryError) Error() string {
@@ -179,6 +194,8 @@ type ThrottledError struct {
 	Err  error
 	// exact marks a Wait already bounded and spread by the handler.
 	exact bool
+	// held: see RetryError.
+	held bool
 }
 
 func (e *ThrottledError) Error() string {
@@ -187,8 +204,10 @@ func (e *ThrottledError) Error() string {
 
 func (e *ThrottledError) Unwrap() error { return e.Err }
 
-// IsFailure tells asynq which errors spend an attempt: all but throttling.
+// IsFailure tells asynq which errors spend an attempt: all but throttling
+// and waiting for the tenant's turn.
 func IsFailure(err error) bool {
 	var te *ThrottledError
-	return !errors.As(err, &te)
+	var he *HeldError
+	return !errors.As(err, &te) && !errors.As(err, &he)
 }

@@ -25,7 +25,7 @@ func TestRequeueRecoveryWithTheRealClient(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			b := setup(t, setupOpts{policy: fastPolicy})
-			sc := uniq(t, "code:4002,ok")
+			sc := uniq(t, "code:3010,ok")
 			o := b.waitOutcome(t, b.ocr(t, sc), 10*time.Second)
 			rec := b.deadLetter(t, o)
 			newID := deadletter.RequeueTaskID(rec.ID, 1)

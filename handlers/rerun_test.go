@@ -28,7 +28,7 @@ func TestAsynqmonRunOfDeadLetteredTaskGoesThroughRequeue(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			b := setup(t, setupOpts{policy: fastPolicy})
-			sc := uniq(t, "code:4002,ok")
+			sc := uniq(t, "code:3010,ok")
 			id := b.ocr(t, sc)
 			o := b.waitOutcome(t, id, 10*time.Second)
 			rec := b.deadLetter(t, o)

@@ -34,8 +34,8 @@ type BatchResult struct {
 // others.
 func (c *Client) EnqueueBatch(ctx context.Context, items []BatchItem) []BatchResult {
 	results := make([]BatchResult, len(items))
-	aq, err := c.batch()
-	if err == nil && aq != c.aq && len(items) > 0 {
+	bc, err := c.batch()
+	if err == nil && bc.aq != c.aq && len(items) > 0 {
 		// The pipelined client waits out go-redis's dial retries and
 		// timeouts per batch, whatever ctx says: ask Redis first, on ctx, so
 		// that a Redis that is down or unreachable fails the batch at once.
@@ -64,7 +64,7 @@ func (c *Client) EnqueueBatch(ctx context.Context, items []BatchItem) []BatchRes
 					continue
 				}
 				it := items[i]
-				results[i].Info, results[i].Err = c.enqueue(ctx, aq, it.Type, it.Payload, it.Options)
+				results[i].Info, results[i].Err = c.enqueue(ctx, bc.aq, bc.sc, it.Type, it.Payload, it.Options)
 			}
 		})
 	}

@@ -11,10 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vlensq/vlensq/internal/tracing"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -74,6 +76,17 @@ type ClientConfig struct {
 	// go-redis's dial and read timeouts (a Redis already down is caught by
 	// a Ping on the context before the batch starts).
 	NoBatchPipelining bool
+	// Hold, when set, makes every task wait for its tenant's turn: the task
+	// is recorded in its tenant's hold set and enqueued parked (see package
+	// tenancy), and a worker's fair dispatcher starts it when a slot is free
+	// and the tenant's rate limit allows. Nil enqueues tasks straight to
+	// pending (workers then hold them on their first run).
+	Hold Holder
+}
+
+// Holder records a task in its tenant's hold set (*tenancy.Scheduler).
+type Holder interface {
+	Hold(ctx context.Context, c redis.Scripter, queue, tenant, id string, due time.Time) error
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -120,7 +133,7 @@ type Client struct {
 	cfg      ClientConfig
 	rdb      redis.UniversalClient
 	aq       *asynq.Client
-	batch    func() (*asynq.Client, error) // EnqueueBatch's client; see batchClient
+	batch    func() (batchClients, error) // EnqueueBatch's clients; see batchClient
 	sessions *vlens.RedisSessionStore
 	base     []asynq.Option // Queue, MaxRetry, Timeout, Retention from cfg
 	closed   atomic.Bool
@@ -159,18 +172,25 @@ type autoPipeliner interface {
 // had an order. The pipeliner is cached by go-redis on the Redis client
 // and closed with it. Without pipelining it is the Client's own asynq
 // client.
-func (c *Client) batchClient() (*asynq.Client, error) {
+func (c *Client) batchClient() (batchClients, error) {
 	ap, ok := c.rdb.(autoPipeliner)
 	if c.cfg.NoBatchPipelining || !ok {
-		return c.aq, nil
+		return batchClients{c.aq, c.rdb}, nil
 	}
 	opts := redis.DefaultBlockingAutoPipelineOptions()
 	opts.MaxConcurrentBatches, opts.Unordered = 2, true
 	p, err := ap.AutoPipelineWithOptions(opts)
 	if err != nil {
-		return nil, fmt.Errorf("tasks: batch pipelining: %w", err)
+		return batchClients{}, fmt.Errorf("tasks: batch pipelining: %w", err)
 	}
-	return asynq.NewClientFromRedisClient(p), nil
+	return batchClients{asynq.NewClientFromRedisClient(p), p}, nil
+}
+
+// batchClients are the clients of EnqueueBatch: asynq's, and the one that
+// runs the hold scripts, both over the same pipeliner.
+type batchClients struct {
+	aq *asynq.Client
+	sc redis.Scripter
 }
 
 // NewTask validates the payload for taskType (including that its tenant is
@@ -208,6 +228,19 @@ func (c *Client) NewTask(ctx context.Context, taskType string, p *Payload, o Enq
 	// The trace context goes in the headers (none when untraced).
 	h := tracing.Headers(ctx, o.Traceparent, o.Link, time.Now().Add(o.ProcessIn))
 	return asynq.NewTaskWithHeaders(taskType, b, h), c.options(o), nil
+}
+
+// held returns the options and the id of a task enqueued through the hold:
+// a fresh id when the caller gave none (the hold set needs it before asynq
+// has one), and the park time instead of ProcessIn, which becomes the
+// hold's due time.
+func (c *Client) held(o EnqueueOptions) (EnqueueOptions, []asynq.Option, time.Time) {
+	due := time.Now().Add(o.ProcessIn)
+	if o.ID == "" {
+		o.ID = uuid.NewString()
+	}
+	o.ProcessIn = 0
+	return o, append(c.options(o), asynq.ProcessAt(tenancy.ParkAt)), due
 }
 
 // moveImages returns a copy of p whose images are all blob references. Inline
@@ -260,16 +293,23 @@ func (c *Client) options(o EnqueueOptions) []asynq.Option {
 // taken in the queue gives an error matching ErrDuplicateID, and nothing is
 // enqueued.
 func (c *Client) Enqueue(ctx context.Context, taskType string, p *Payload, o EnqueueOptions) (*asynq.TaskInfo, error) {
-	return c.enqueue(ctx, c.aq, taskType, p, o)
+	return c.enqueue(ctx, c.aq, c.rdb, taskType, p, o)
 }
 
-func (c *Client) enqueue(ctx context.Context, aq *asynq.Client, taskType string, p *Payload, o EnqueueOptions) (*asynq.TaskInfo, error) {
+func (c *Client) enqueue(ctx context.Context, aq *asynq.Client, sc redis.Scripter, taskType string, p *Payload, o EnqueueOptions) (*asynq.TaskInfo, error) {
 	if c.closed.Load() {
 		return nil, ErrClientClosed
 	}
 	task, opts, err := c.NewTask(ctx, taskType, p, o)
 	if err != nil {
 		return nil, err
+	}
+	if c.cfg.Hold != nil {
+		var due time.Time
+		o, opts, due = c.held(o)
+		if err := c.cfg.Hold.Hold(ctx, sc, cmp.Or(o.Queue, c.cfg.DefaultQueue), p.Tenant, o.ID, due); err != nil {
+			return nil, fmt.Errorf("tasks: enqueue %s: %w", taskType, err)
+		}
 	}
 	info, err := aq.EnqueueContext(ctx, task, opts...)
 	switch {

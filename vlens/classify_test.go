@@ -93,6 +93,8 @@ func TestClassifyEveryCode(t *testing.T) {
 				if code == 4003 {
 					want.RetryAfter = 60 * time.Second
 				}
+				// The account's bundle codes pause the tenant (circuit breaker).
+				want.Breaker = g.cat == CategoryAccount && g.class == ClassPermanent
 				if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Verdict{}, "Reason")); diff != "" {
 					t.Errorf("code %d on http %d (-want +got):\n%s", code, status, diff)
 				}
@@ -333,7 +335,7 @@ func TestClassifyTraps(t *testing.T) {
 			status: 500,
 			body:   `{"error_code": 4002}`,
 			want: Verdict{Class: ClassPermanent, Category: CategoryAccount, Resolution: resAccount,
-				Code: 4002, Reason: "error_code 4002: bundle balance exhausted"},
+				Code: 4002, Reason: "error_code 4002: bundle balance exhausted", Breaker: true},
 		},
 		{
 			desc:   "a non-integer code is unknown",
@@ -354,7 +356,7 @@ func TestClassifyTraps(t *testing.T) {
 			status: 401,
 			body:   `{"error_code": 9401, "error_message": "Invalid ApiKey"}`,
 			want: Verdict{Class: ClassPermanent, Category: CategoryAuthentication, Resolution: pageAPIKey,
-				Code: 9401, Reason: "message: apikey invalid"},
+				Code: 9401, Reason: "message: apikey invalid", Breaker: true},
 		},
 		{
 			desc:   "a non-integer code on 401 is auth_expired",

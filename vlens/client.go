@@ -90,6 +90,11 @@ type Call struct {
 	Body any
 	// Timeout bounds each HTTP exchange of this call; default Config.Timeout.
 	Timeout time.Duration
+	// Reserved reports that the caller already reserved this call against
+	// the tenant's rate limit (the fair dispatcher of package tenancy does
+	// when it starts a task): Do does not ask the Limiter before the first
+	// exchange. A replay after a token refresh still asks.
+	Reserved bool
 }
 
 // Response is an HTTP answer from Vlens.
@@ -330,8 +335,10 @@ func (c *Client) do(ctx context.Context, call Call) (*Response, *Error) {
 			"Add the tenant to the tenants file (VLENSQ_TENANTS) or fix the task's tenant",
 			fmt.Sprintf("unknown tenant %q: not in the tenants file", call.Tenant))
 	}
-	if e := c.throttle(ctx, t, method, target); e != nil {
-		return nil, e
+	if !call.Reserved {
+		if e := c.throttle(ctx, t, method, target); e != nil {
+			return nil, e
+		}
 	}
 	ex := exchange{tenant: t, method: method, url: target, body: body, timeout: cmp.Or(call.Timeout, c.cfg.Timeout)}
 	if call.Token != TokenNone {
@@ -510,7 +517,7 @@ func (c *Client) send(ctx context.Context, ex exchange) (*Response, *Error) {
 	}
 	e := &Error{
 		Method: ex.method, URL: ex.url, HTTPStatus: hr.StatusCode, RequestID: requestID,
-		Code: v.Code, Class: v.Class, Category: v.Category, Resolution: v.Resolution, Reason: v.Reason,
+		Code: v.Code, Class: v.Class, Category: v.Category, Resolution: v.Resolution, Reason: v.Reason, Breaker: v.Breaker,
 		Envelope: resp.Envelope, Body: raw, BodyTruncated: truncated, Sent: true,
 		// A Retry-After header wins when it asks for longer than the rule.
 		RetryAfter: max(ParseRetryAfter(hr.Header.Get("Retry-After"), c.cfg.Now()), v.RetryAfter),

@@ -43,7 +43,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Verdict returns the classification the error carries.
 func (e *Error) Verdict() Verdict {
-	return Verdict{Class: e.Class, Category: e.Category, Resolution: e.Resolution, Code: e.Code, Reason: e.Reason, RetryAfter: e.RetryAfter}
+	return Verdict{Class: e.Class, Category: e.Category, Resolution: e.Resolution, Code: e.Code, Reason: e.Reason, RetryAfter: e.RetryAfter, Breaker: e.Breaker}
 }
 
 // NotProcessed reports that Vlens provably did not act on the call, so that

@@ -67,6 +67,37 @@ func (l *RedisLimiter) Allow(ctx context.Context, t Tenant) (time.Duration, erro
 	return 0, nil
 }
 
+// AllowAtMost reserves up to n calls for t at once, for a dispatcher that
+// hands out several calls in one step. It returns how many were reserved
+// (0 to n) and, when none was, how long to wait before asking again. The
+// per-second limit is asked first and the per-minute limit only for what the
+// first allowed; when the per-minute limit allows fewer, the per-second
+// budget of the difference is spent for nothing, which costs at most one
+// second of the per-second limit while the per-minute limit is the binding
+// one anyway.
+func (l *RedisLimiter) AllowAtMost(ctx context.Context, t Tenant, n int) (int, time.Duration, error) {
+	if n <= 0 {
+		return 0, 0, nil
+	}
+	perSecond, perMinute := Limits(t)
+	key := "vlensq:{" + t.Name + "}:"
+	res, err := l.rl.AllowAtMost(ctx, key+"s", redis_rate.PerSecond(perSecond), n)
+	if err != nil {
+		return 0, 0, fmt.Errorf("vlens: rate limit of tenant %s: %w", t.Name, err)
+	}
+	if res.Allowed == 0 {
+		return 0, positive(res.RetryAfter), nil
+	}
+	res, err = l.rl.AllowAtMost(ctx, key+"m", redis_rate.PerMinute(perMinute), res.Allowed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("vlens: rate limit of tenant %s: %w", t.Name, err)
+	}
+	if res.Allowed == 0 {
+		return 0, positive(res.RetryAfter), nil
+	}
+	return res.Allowed, 0, nil
+}
+
 // Reset forgets the usage of tenant, e.g. after changing its limits.
 func (l *RedisLimiter) Reset(ctx context.Context, tenant string) error {
 	key := "vlensq:{" + tenant + "}:"

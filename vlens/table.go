@@ -40,6 +40,12 @@ type Rule struct {
 	// RetryAfter is how long to wait before retrying (throttled rules); zero
 	// leaves the delay to the retry policy.
 	RetryAfter time.Duration
+	// Breaker marks an answer about the tenant's account rather than the
+	// task (a bad or inactive ApiKey, another tenant's token, no
+	// permission, the bundle codes 4001, 4002, 4004-4007): the circuit
+	// breaker pauses the tenant (package tenancy) so that its other tasks
+	// wait instead of each getting the same answer.
+	Breaker bool
 }
 
 // ruleJSON is a Rule in the override file. Pointers tell "absent" (keep the
@@ -50,6 +56,7 @@ type ruleJSON struct {
 	Resolution  *string       `json:"resolution,omitempty"`
 	Description *string       `json:"description,omitempty"`
 	RetryAfter  *jsonDuration `json:"retry_after,omitempty"`
+	Breaker     *bool         `json:"breaker,omitempty"`
 }
 
 // MarshalJSON writes the rule with snake_case keys and retry_after as a
@@ -84,6 +91,9 @@ func (r Rule) toJSON() ruleJSON {
 		d := jsonDuration(r.RetryAfter)
 		j.RetryAfter = &d
 	}
+	if r.Breaker {
+		j.Breaker = &r.Breaker
+	}
 	return j
 }
 
@@ -105,6 +115,9 @@ func (j ruleJSON) over(base Rule) Rule {
 	}
 	if j.Description != nil {
 		r.Description = *j.Description
+	}
+	if j.Breaker != nil {
+		r.Breaker = *j.Breaker
 	}
 	if j.RetryAfter != nil {
 		r.RetryAfter = time.Duration(*j.RetryAfter)
@@ -165,7 +178,7 @@ func (r Rule) verdict(code int, reason string) Verdict {
 	}
 	return Verdict{
 		Class: r.Class, Category: r.Category, Resolution: r.Resolution,
-		Code: code, Reason: reason, RetryAfter: r.RetryAfter,
+		Code: code, Reason: reason, RetryAfter: r.RetryAfter, Breaker: r.Breaker,
 	}
 }
 
@@ -846,6 +859,9 @@ func DefaultTable() *Table {
 		4005: "bundle disabled", 4006: "not subscribed", 4007: "subscription expired",
 	} {
 		code(c, ClassPermanent, CategoryAccount, resAccount, desc)
+		r := t.Codes[c]
+		r.Breaker = true
+		t.Codes[c] = r
 	}
 	t.Codes[4003] = Rule{Class: ClassThrottled, Category: CategoryAccount, Resolution: resTooManyTrials,
 		Description: "too many trials", RetryAfter: 60 * time.Second}
@@ -911,6 +927,8 @@ func defaultMessages() []MessageRule {
 	msg := func(name, pattern string, class Class, cat Category, res string) MessageRule {
 		return MessageRule{Name: name, Pattern: pattern, Rule: Rule{Class: class, Category: cat, Resolution: res}}
 	}
+	// breaker marks a rule about the tenant's account (see Rule.Breaker).
+	breaker := func(m MessageRule) MessageRule { m.Rule.Breaker = true; return m }
 	perm := ClassPermanent
 	const otpWord = `(\botp|one[ -]time (password|code)|verification code)`
 	const invalidWord = `\b(invalid|wrong|incorrect|mismatch\w*|not (valid|correct|match\w*))\b`
@@ -931,18 +949,18 @@ func defaultMessages() []MessageRule {
 		msg("access token expired",
 			`token.*\bexpired\b|\bexpired\b.*token|\bjwt\b.*\bexpired\b|lifetime validation failed`,
 			ClassAuthExpired, CategoryAuthentication, resRefreshToken),
-		msg("apikey invalid",
+		breaker(msg("apikey invalid",
 			`api[ _-]?key.*\b(missing|invalid|required|not (valid|found|active|provided|exist\w*)|inactive|disabled|revoked|wrong|incorrect|expired|unknown)\b|\b(missing|invalid|wrong|incorrect|unknown|no)\b.*api[ _-]?key`,
-			perm, CategoryAuthentication, resAPIKey),
+			perm, CategoryAuthentication, resAPIKey)),
 		msg("authorization missing",
 			`authori[sz]ation\b.*\b(missing|required|not (found|provided|present))\b|\b(missing|no)\b.*\b(authori[sz]ation|bearer)\b|bearer token.*\b(missing|required)\b`,
 			perm, CategoryAuthentication, resAuthorization),
-		msg("different tenant",
+		breaker(msg("different tenant",
 			`\b(different|another|wrong|other)\s+tenan(t|cy)|tenan(t|cy)\w*.*\b(mismatch|does ?n[o']t match)|\bbelong\w* to (a |an )?(different|another|other)\b|(does ?n[o']t|not) belong\w* to (this|the|your|current) tenan(t|cy)`,
-			perm, CategoryAuthentication, resTenant),
-		msg("no permission",
+			perm, CategoryAuthentication, resTenant)),
+		breaker(msg("no permission",
 			`permission|forbidden|access (is )?denied|not (authori[sz]ed|allowed) (to|for)|insufficient (privileges?|rights|roles?)|\b(lacks?|missing) (the )?(required )?(role|rights|privileges?)\b`,
-			perm, CategoryAuthentication, resPermission),
+			perm, CategoryAuthentication, resPermission)),
 
 		// Registration.
 		msg("already registered",

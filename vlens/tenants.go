@@ -128,6 +128,8 @@ func validateTenant(t Tenant, secrets bool) *TenantConfigError {
 		return bad("password", "is required (the password itself, a ${ENV_NAME} reference, or password_file)")
 	case t.RatePerSecond < 0:
 		return bad("rate_per_second", fmt.Sprintf("must not be negative (got %d; 0 means %d)", t.RatePerSecond, RatePerSecondDefault))
+	case t.Weight < 0:
+		return bad("weight", fmt.Sprintf("must not be negative (got %d; 0 means %d)", t.Weight, WeightDefault))
 	case t.RatePerMinute < 0:
 		return bad("rate_per_minute", fmt.Sprintf("must not be negative (got %d; 0 means %d)", t.RatePerMinute, RatePerMinuteDefault))
 	case t.Weight < 0:

@@ -92,6 +92,9 @@ type Verdict struct {
 	// (e.g. 60 s for code 4003); zero when the rule names none. A
 	// Retry-After header, when longer, should win.
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Breaker reports an answer about the tenant's account, not the task
+	// (the rule's Breaker): the circuit breaker pauses the tenant.
+	Breaker bool `json:"breaker,omitempty"`
 }
 
 // Error is a failed Vlens call. Use errors.As to get it from a returned error.
@@ -124,6 +127,9 @@ type Error struct {
 	// RetryAfter is the wait Vlens (Retry-After) or the local rate limiter
 	// asked for; zero when none.
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Breaker reports an answer about the tenant's account, not the task:
+	// the circuit breaker pauses the tenant (see Rule.Breaker).
+	Breaker bool `json:"breaker,omitempty"`
 	// Err is the transport error (timeout, reset, ...), nil when a response
 	// arrived. Unwrap returns it.
 	Err error `json:"-"`

@@ -30,9 +30,12 @@ over identical tasks in real Redis, and prints a table of figures, ratios and th
 
 Scenarios (--only): ` + strings.Join(bench.Scenarios, ", ") + `.
 Throughput runs vlensq with its rate limit off; the ratelimit scenario measures the limiter's cost.
+Fairness runs two tenants at Vlens's default limits on one worker: one floods (--flood sizes), the
+other trickles, and reports the trickle's wait with and without fair dispatch, the flood's rate against
+its limit and Redis commands per task (about 2 minutes with the default floods).
 The run writes its own queues (deleted afterwards), outcomes and claim-check blobs to --redis / VLENSQ_REDIS:
 point it at a scratch database, e.g. --redis redis://127.0.0.1:6379/15.
-The default run takes about a minute and a half on 2 cores. See docs/performance.md.
+The default run takes about four minutes on 2 cores (the fairness scenario alone about two). See docs/performance.md.
 
 Needs: VLENSQ_REDIS (a scratch database); no tenants file (its tenants and the sandbox are built in).`,
 		Args: cobra.NoArgs,
@@ -96,6 +99,11 @@ Needs: VLENSQ_REDIS (a scratch database); no tenants file (its tenants and the s
 	f.IntVar(&cfg.EnqueueTasks, "enqueue-tasks", bench.EnqueueTasksDefault, "single enqueues per side in the enqueue scenario")
 	f.IntVar(&cfg.BatchTasks, "batch-tasks", bench.BatchTasksDefault, "size of the measured EnqueueBatch")
 	f.StringSliceVar(&only, "only", nil, "scenarios to run (default all): "+strings.Join(bench.Scenarios, ","))
+	f.IntSliceVar(&cfg.FloodSizes, "flood", bench.FloodSizesDefault, "flood sizes of the fairness scenario")
+	f.DurationVar(&cfg.FairWindow, "fair-window", bench.FairWindowDefault, "how long the trickling tenant sends per flood (fairness)")
+	f.DurationVar(&cfg.FairTrickle, "fair-trickle", bench.FairTrickleDefault, "interval of the trickling tenant's tasks (fairness)")
+	f.IntVar(&cfg.FairConcurrency, "fair-concurrency", bench.FairConcurrencyDefault, "worker concurrency of the fairness scenario")
+	f.DurationVar(&cfg.FairLatency, "fair-latency", bench.FairLatencyDefault, "sandbox latency of the fairness scenario")
 	f.DurationVar(&cfg.Timeout, "timeout", bench.TimeoutDefault, "bound of each single run")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&strict, "strict", false, "exit 1 when a target is missed")

@@ -33,6 +33,7 @@ import (
 	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 	"github.com/vlensq/vlensq/vlens/vlenstest"
 )
@@ -101,9 +102,13 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 		return err
 	}
 	defer r.Close()
-	tenantList := vlenstest.DemoTenants()
+	// A third tenant whose bundle balance has run out (4002): the circuit
+	// breaker pauses it; after the "recharge" a probe resumes it.
+	tenantList := append(vlenstest.DemoTenants(), vlens.Tenant{Name: demoRetail, APIKey: "demo-retail-api-key",
+		Username: "admin@demo-retail.example", Password: "demo-retail-password"})
 	fake := vlenstest.NewServer(vlenstest.Options{Tenants: tenantList})
 	defer fake.Close()
+	fake.SetAccountError(demoRetail, 4002)
 	tenants, err := vlens.NewTenantSet(tenantList...)
 	if err != nil {
 		return err
@@ -121,6 +126,7 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 	a, err := app.New(app.Options{
 		Redis: r, Tenants: tenants, VlensBaseURL: fake.URL, Logger: &log,
 		Policy: handlers.Policy{}, Metrics: m, TracerProvider: tp,
+		Breaker: tenancy.BreakerConfig{ProbeInterval: time.Second},
 	})
 	if err != nil {
 		return err
@@ -162,7 +168,17 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 		}
 		return rep.Items[0].NewTaskID, nil
 	}
-	mix := demoMix(bank, telecom, user, requeue)
+	recharged := func(ctx context.Context, _ string) (string, error) {
+		// The tenant's account works again; its new task waits while the
+		// tenant is paused, and the breaker's probe runs it.
+		fake.SetAccountError(demoRetail, 0)
+		info, err := a.Tasks.Enqueue(ctx, tasks.TypeOCRAML, &tasks.Payload{Tenant: demoRetail, IDNumber: "29001011234567", Name: "Omar Farouk"}, tasks.EnqueueOptions{})
+		if err != nil {
+			return "", err
+		}
+		return info.ID, nil
+	}
+	mix := demoMix(bank, telecom, user, requeue, recharged)
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -206,6 +222,9 @@ func runDemo(ctx context.Context, g *globals, o *demoOpts) error {
 		return fmt.Errorf("demo: the resumed verify:identity made %d calls, want 4 (front, back, the failed liveness, liveness)", n)
 	}
 	fmt.Fprintln(g.stdout, "verify:identity dead-lettered at its liveness step and requeued: it resumed at liveness (4 calls in all: front and back were not repeated)")
+	if err := demoBreakerReport(ctx, g.stdout, a); err != nil {
+		return err
+	}
 	if o.keep && dashURL != "" {
 		fmt.Fprintf(g.stdout, "\nthe worker and the dashboard keep running at %s/dlq/ (token %s); Ctrl-C to stop\n", dashURL, token)
 		<-parent.Done()
@@ -357,7 +376,7 @@ func demoImage(seed int) string {
 // is requeued: front, back, a failed liveness, then the resumed liveness.
 const demoResumed = "sandbox:ok,ok,liveness_false,ok#demo-12"
 
-func demoMix(bank, telecom, user string, requeue func(ctx context.Context, deadLetterID string) (string, error)) []demoTask {
+func demoMix(bank, telecom, user string, requeue, recharged func(ctx context.Context, arg string) (string, error)) []demoTask {
 	img := func(seed int) *tasks.Image { return &tasks.Image{Inline: demoImage(seed)} }
 	yes := true
 	ok := func(name, typ string, p *tasks.Payload) demoTask {
@@ -407,6 +426,13 @@ func demoMix(bank, telecom, user string, requeue func(ctx context.Context, deadL
 		t.enqueue = func(ctx context.Context) (string, error) { return requeue(ctx, dlID) }
 		return t
 	}
+	broken := fail("bundle balance exhausted (4002): the circuit breaker pauses "+demoRetail, tasks.TypeOCRAML,
+		&tasks.Payload{Tenant: demoRetail, IDNumber: "29001011234567", Name: "Omar Farouk"}, vlens.ClassPermanent, vlens.CategoryAccount)
+	broken.requeue = func(string) demoTask {
+		t := ok(demoRetail+" after its recharge: held while paused, run by the breaker's probe", tasks.TypeOCRAML, nil)
+		t.enqueue = func(ctx context.Context) (string, error) { return recharged(ctx, "") }
+		return t
+	}
 	return []demoTask{
 		front, back, create,
 		ok("verify:identity: front, back, liveness as one task", tasks.TypeVerifyIdentity, identity("onboarding-2")),
@@ -421,7 +447,7 @@ func demoMix(bank, telecom, user string, requeue func(ctx context.Context, deadL
 		ok("throttled 429 (Retry-After 1), then success", tasks.TypeOCRIDFront, ocr("sandbox:http429:1,ok#demo-4")),
 		fail("card not detected: 3011 only under services", tasks.TypeOCRIDFront, ocr("sandbox:services3011#demo-5"), vlens.ClassPermanent, vlens.CategoryIdentityVerification),
 		fail("400 with error_descriptions", tasks.TypeOCRIDBack, ocr("sandbox:http400desc#demo-6"), vlens.ClassPermanent, vlens.CategoryValidation),
-		fail("bundle balance exhausted (4002)", tasks.TypeOCRIDFront, ocr("sandbox:code:4002#demo-7"), vlens.ClassPermanent, vlens.CategoryAccount),
+		broken,
 		fail("fake document", tasks.TypeOCRIDFront, ocr("sandbox:fake#demo-8"), vlens.ClassPermanent, vlens.CategoryIdentityVerification),
 		fail("server keeps failing: retries exhausted", tasks.TypeOCRIDFront, ocr("sandbox:http500#demo-9"), vlens.ClassTransient, vlens.CategoryServer),
 		fail("unknown code 9999", tasks.TypeOCRIDFront, ocr("sandbox:code:9999#demo-10"), vlens.ClassPermanent, vlens.CategoryUnknown),
@@ -437,4 +463,33 @@ func demoEnqueue(ctx context.Context, a *app.App, tp trace.TracerProvider, t dem
 		defer span.End()
 	}
 	return a.Tasks.Enqueue(ctx, t.typ, t.payload, tasks.EnqueueOptions{})
+}
+
+// demoRetail is the demo tenant whose account answers 4002 at first.
+const demoRetail = "demo-retail"
+
+// demoBreakerReport prints the pause and resume of the demo's broken
+// tenant, from the tenant history, and checks the breaker did its work.
+func demoBreakerReport(ctx context.Context, w io.Writer, a *app.App) error {
+	events, err := a.States.Events(ctx, 10)
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		if e.Tenant != demoRetail {
+			continue
+		}
+		seen = append(seen, e.Event)
+		line := fmt.Sprintf("%s %s by %s", e.Tenant, strings.TrimPrefix(e.Event, "tenant_"), e.By)
+		if e.Cause != nil {
+			line += fmt.Sprintf(" (%s, dead letter %s)", e.Cause.Message, e.Cause.DeadLetterID)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if strings.Join(seen, ",") != tenancy.EventPaused+","+tenancy.EventResumed {
+		return fmt.Errorf("demo: %s's circuit breaker events = %v, want a pause then a resume", demoRetail, seen)
+	}
+	return nil
 }

@@ -98,7 +98,7 @@ secrets. Each command's --help says what it needs.`,
 	}
 	root.AddCommand(
 		newWorkerCmd(g), newEnqueueCmd(g), newSessionCmd(g), newDLQCmd(g),
-		newSandboxCmd(g), newDemoCmd(g), newDashboardCmd(g), newBenchCmd(g),
+		newSandboxCmd(g), newDemoCmd(g), newDashboardCmd(g), newBenchCmd(g), newTenantsCmd(g),
 	)
 	return root
 }

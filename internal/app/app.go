@@ -7,8 +7,11 @@ package app
 
 import (
 	"cmp"
+	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,6 +27,7 @@ import (
 	"github.com/vlensq/vlensq/internal/tracing"
 	"github.com/vlensq/vlensq/outcome"
 	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -73,6 +77,13 @@ type Options struct {
 	// tenant's backlog drains at its rate instead of cycling through Redis.
 	// Default RateLimitWaitDefault; negative never waits.
 	RateLimitWait time.Duration
+	// Breaker configures the circuit breaker's probes and trials.
+	Breaker tenancy.BreakerConfig
+	// DisableFairness sends tasks straight to asynq's pending list, first
+	// come first served, without holding them per tenant (package tenancy).
+	// It exists to measure what fair dispatch changes (vlensq bench
+	// --only fairness); a fleet must agree on it.
+	DisableFairness bool
 	// Logger is the process logger. Default: disabled.
 	Logger *zerolog.Logger
 	// Metrics, when set, is fed by every component.
@@ -98,8 +109,12 @@ type App struct {
 	Outcomes  *outcome.Publisher
 	Handler   *handlers.Handler
 	Callbacks *outcome.CallbackHandler
-	Metrics   *metrics.Metrics
-	Log       zerolog.Logger
+	// Fair holds tasks per tenant and dispatches them fairly; States are
+	// the tenants' pauses.
+	Fair    *tenancy.Scheduler
+	States  *tenancy.States
+	Metrics *metrics.Metrics
+	Log     zerolog.Logger
 
 	asynqClient *asynq.Client
 	tracer      trace.TracerProvider // nil when tracing is off
@@ -140,8 +155,29 @@ func New(o Options) (*App, error) {
 			return nil, err
 		}
 	}
+	a.asynqClient = asynq.NewClientFromRedisClient(rdb)
+	a.Outcomes = outcome.NewPublisher(rdb, a.asynqClient, o.Outcomes)
+	if a.States, err = tenancy.NewStates(tenancy.StatesConfig{
+		Redis:   rdb,
+		Known:   func(_ context.Context, name string) (bool, error) { _, ok := a.Directory.Tenant(name); return ok, nil },
+		OnEvent: a.tenantEvent,
+		Breaker: o.Breaker,
+	}); err != nil {
+		return nil, err
+	}
+	fc := tenancy.Config{Redis: rdb, Tenants: a.Directory, States: a.States, Logger: &log, Observer: fairObserver(o.Metrics)}
+	if vc.Limiter != nil {
+		fc.Limiter = vlens.NewRedisLimiter(rdb)
+	}
+	if a.Fair, err = tenancy.New(fc); err != nil {
+		return nil, err
+	}
 	a.Blobs = tasks.NewBlobStore(rdb, 0)
-	if a.Tasks, err = tasks.NewClient(rdb, tasks.ClientConfig{Tenants: a.Directory, Blobs: a.Blobs}); err != nil {
+	cc := tasks.ClientConfig{Tenants: a.Directory, Blobs: a.Blobs, Hold: a.Fair}
+	if o.DisableFairness {
+		a.Fair, cc.Hold = nil, nil
+	}
+	if a.Tasks, err = tasks.NewClient(rdb, cc); err != nil {
 		return nil, err
 	}
 	dlqCfg := o.DeadLetters
@@ -156,8 +192,6 @@ func New(o Options) (*App, error) {
 	if a.DLQ, err = deadletter.New(rdb, dlqCfg); err != nil {
 		return nil, err
 	}
-	a.asynqClient = asynq.NewClientFromRedisClient(rdb)
-	a.Outcomes = outcome.NewPublisher(rdb, a.asynqClient, o.Outcomes)
 	if a.Vlens == nil {
 		return a, nil // no Vlens client: no handler either
 	}
@@ -168,7 +202,7 @@ func New(o Options) (*App, error) {
 	a.Callbacks = outcome.NewCallbackHandler(cb)
 	a.Handler, err = handlers.New(handlers.Config{
 		Redis: rdb, Vlens: a.Vlens, Blobs: a.Blobs, DeadLetters: a.DLQ, Outcomes: a.Outcomes,
-		Policy: o.Policy, Metrics: o.Metrics, Logger: &log, Requeue: a.RequeueFunc(), Results: o.Results,
+		Policy: o.Policy, Metrics: o.Metrics, Logger: &log, Requeue: a.RequeueFunc(), Results: o.Results, Fair: a.Fair,
 	})
 	if err != nil {
 		return nil, err
@@ -209,20 +243,75 @@ const RateLimitWaitDefault = time.Second
 // number of cores.
 const ConcurrencyDefault = 50
 
-// NewServer returns an asynq server wired to the App's handlers. Start it
-// with srv.Start(a.Mux()).
-func (a *App) NewServer(o ServerOptions) *asynq.Server {
+// NewServer returns a worker server wired to the App's handlers: asynq's
+// server plus the process's fair dispatcher. Start it with
+// srv.Start(a.Mux()).
+func (a *App) NewServer(o ServerOptions) *Server {
 	queues := o.Queues
 	if len(queues) == 0 {
 		queues = map[string]int{"default": 1}
 	}
+	concurrency := cmp.Or(o.Concurrency, ConcurrencyDefault)
 	cfg := a.Handler.ServerConfig(asynq.Config{
 		Queues:          queues,
 		StrictPriority:  o.StrictPriority,
-		Concurrency:     cmp.Or(o.Concurrency, ConcurrencyDefault),
+		Concurrency:     concurrency,
 		ShutdownTimeout: o.ShutdownTimeout,
 	})
-	return asynq.NewServerFromRedisClient(a.Redis.Client, cfg)
+	return &Server{
+		Server: asynq.NewServerFromRedisClient(a.Redis.Client, cfg),
+		fair:   a.Fair, queues: queues, slots: tenancy.NewSlots(concurrency), log: a.Log,
+	}
+}
+
+// Server is a worker: asynq's server and the fair dispatcher that feeds it.
+type Server struct {
+	*asynq.Server
+	fair   *tenancy.Scheduler
+	queues map[string]int
+	slots  *tenancy.Slots
+	log    zerolog.Logger
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+// Start starts processing tasks with h, and the dispatcher.
+func (s *Server) Start(h asynq.Handler) error {
+	if err := s.Server.Start(s.slots.Wrap(h)); err != nil {
+		return err
+	}
+	if s.fair == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop, s.done = cancel, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.fair.Run(ctx, s.queues, s.slots); err != nil {
+			s.log.Error().Err(err).Msg("fair dispatcher stopped")
+		}
+	}()
+	return nil
+}
+
+// Stop stops dispatching and fetching new tasks; in-flight tasks go on.
+func (s *Server) Stop() {
+	s.stopDispatch()
+	s.Server.Stop()
+}
+
+// Shutdown stops dispatching, then shuts asynq's server down gracefully.
+func (s *Server) Shutdown() {
+	s.stopDispatch()
+	s.Server.Shutdown()
+}
+
+func (s *Server) stopDispatch() {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+		s.stop = nil
+	}
 }
 
 // Mux is the handler of every task type the worker runs; with tracing on,
@@ -286,5 +375,34 @@ func hooks(m *metrics.Metrics) vlens.Hooks {
 		OnThrottle: func(tenant string, _ time.Duration) {
 			m.RateLimitWaits.WithLabelValues(tenant).Inc()
 		},
+	}
+}
+
+// tenantEvent publishes a pause or resume on the outcome stream and logs it.
+func (a *App) tenantEvent(ctx context.Context, e tenancy.Event) {
+	ev := a.Log.Warn().Str("event", e.Event).Str("tenant", e.Tenant).Str("by", e.By).Str("reason", e.Reason)
+	cause := ""
+	if e.Cause != nil {
+		b, _ := json.Marshal(e.Cause)
+		cause = string(b)
+		ev = ev.Int("code", e.Cause.Code).Str("category", e.Cause.Category).Str("dead_letter_id", e.Cause.DeadLetterID)
+	}
+	ev.Msg("tenant " + strings.TrimPrefix(e.Event, "tenant_"))
+	err := a.Outcomes.PublishTenantEvent(ctx, outcome.TenantEvent{Event: e.Event, Tenant: e.Tenant, At: e.At, By: e.By, Reason: e.Reason, Cause: cause})
+	if err != nil {
+		a.Log.Error().Err(err).Str("tenant", e.Tenant).Msg("could not publish the tenant event on the outcome stream")
+	}
+	if a.Metrics != nil {
+		a.Metrics.TenantEvents.WithLabelValues(e.Tenant, e.Event).Inc()
+	}
+}
+
+func fairObserver(m *metrics.Metrics) tenancy.Observer {
+	if m == nil {
+		return tenancy.Observer{}
+	}
+	return tenancy.Observer{
+		Dispatched: func(q, tenant string, n int) { m.TenantDispatched.WithLabelValues(q, tenant).Add(float64(n)) },
+		Throttled:  func(tenant string, d time.Duration) { m.TenantThrottled.WithLabelValues(tenant).Add(d.Seconds()) },
 	}
 }

@@ -19,10 +19,11 @@ const (
 	ScenarioEnqueue    = "enqueue"
 	ScenarioRetry      = "retry"
 	ScenarioClaimCheck = "claimcheck"
+	ScenarioFairness   = "fairness"
 )
 
 // Scenarios lists every scenario in the order Run performs them.
-var Scenarios = []string{ScenarioClaimCheck, ScenarioEnqueue, ScenarioThroughput, ScenarioRateLimit, ScenarioRetry, ScenarioInFlight}
+var Scenarios = []string{ScenarioClaimCheck, ScenarioEnqueue, ScenarioThroughput, ScenarioRateLimit, ScenarioRetry, ScenarioInFlight, ScenarioFairness}
 
 // Defaults of Config. They make the whole default run take about a minute
 // and a half on a 2-core machine.
@@ -36,7 +37,16 @@ const (
 	EnqueueTasksDefault    = 2000
 	BatchTasksDefault      = 10_000
 	TimeoutDefault         = 2 * time.Minute
+	// The fairness scenario (issue 14): one worker with 20 slots, 100 ms
+	// sandbox latency, one trickle task every 0.5 s for 30 s per flood.
+	FairWindowDefault      = 30 * time.Second
+	FairTrickleDefault     = 500 * time.Millisecond
+	FairConcurrencyDefault = 20
+	FairLatencyDefault     = 100 * time.Millisecond
 )
+
+// FloodSizesDefault are the flood sizes of the fairness scenario.
+var FloodSizesDefault = []int{300, 3000, 30000}
 
 // LatenciesDefault are the sandbox latencies of the throughput scenarios.
 var LatenciesDefault = []time.Duration{0, 50 * time.Millisecond}
@@ -77,6 +87,21 @@ type Config struct {
 	BatchTasks int
 	// Only selects scenarios by name (see Scenarios). Default: all.
 	Only []string
+	// FloodSizes are the fairness scenario's floods. Default
+	// FloodSizesDefault.
+	FloodSizes []int
+	// FairWindow is how long the trickle runs per flood. Default
+	// FairWindowDefault.
+	FairWindow time.Duration
+	// FairTrickle is the interval of the trickling tenant's tasks. Default
+	// FairTrickleDefault.
+	FairTrickle time.Duration
+	// FairConcurrency is the worker's slots in the fairness scenario.
+	// Default FairConcurrencyDefault.
+	FairConcurrency int
+	// FairLatency is the sandbox latency in the fairness scenario. Default
+	// FairLatencyDefault.
+	FairLatency time.Duration
 	// Timeout bounds each single run (one side, one measurement). Default
 	// TimeoutDefault (2 min).
 	Timeout time.Duration
@@ -109,6 +134,13 @@ func (c Config) withDefaults() Config {
 	c.EnqueueTasks = cmp.Or(c.EnqueueTasks, EnqueueTasksDefault)
 	c.BatchTasks = cmp.Or(c.BatchTasks, BatchTasksDefault)
 	c.Timeout = cmp.Or(c.Timeout, TimeoutDefault)
+	if len(c.FloodSizes) == 0 {
+		c.FloodSizes = FloodSizesDefault
+	}
+	c.FairWindow = cmp.Or(c.FairWindow, FairWindowDefault)
+	c.FairTrickle = cmp.Or(c.FairTrickle, FairTrickleDefault)
+	c.FairConcurrency = cmp.Or(c.FairConcurrency, FairConcurrencyDefault)
+	c.FairLatency = cmp.Or(c.FairLatency, FairLatencyDefault)
 	if len(c.Only) == 0 {
 		c.Only = Scenarios
 	}
@@ -157,6 +189,15 @@ func (c Config) check() error {
 		return fmt.Errorf("bench: BatchTasks must be positive, got %d", c.BatchTasks)
 	case c.Timeout <= 0:
 		return errors.New("bench: Timeout must be positive")
+	case c.FairWindow < 2*c.FairTrickle || c.FairTrickle <= 0:
+		return fmt.Errorf("bench: FairWindow (%v) must be at least two FairTrickle intervals (%v)", c.FairWindow, c.FairTrickle)
+	case c.FairConcurrency < 1:
+		return fmt.Errorf("bench: FairConcurrency must be positive, got %d", c.FairConcurrency)
+	}
+	for _, n := range c.FloodSizes {
+		if n < 1 {
+			return fmt.Errorf("bench: flood size %d must be positive", n)
+		}
 	}
 	for _, l := range c.Latencies {
 		if l < 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/vlensq/vlensq/internal/config"
 	"github.com/vlensq/vlensq/internal/memsample"
 	"github.com/vlensq/vlensq/tasks"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 	"github.com/vlensq/vlensq/vlens/vlenstest"
 )
@@ -36,6 +37,10 @@ type env struct {
 	tenant   vlens.Tenant
 	tenants  *vlens.TenantSet
 	producer *tasks.Client
+	// fairProducer holds its tasks for fair dispatch, as vlensq's own
+	// producers do: the vlensq side's tasks come from it.
+	fairProducer *tasks.Client
+	fair         *tenancy.Scheduler
 	// One connection per side, so neither waits on the other's pool.
 	prodRedis, vqRedis, bareRedis *config.Redis
 	inspector                     *asynq.Inspector
@@ -71,6 +76,12 @@ func newEnv(ctx context.Context, cfg Config) (_ *env, err error) {
 	}
 	e.inspector = asynq.NewInspectorFromRedisClient(e.prodRedis.Client)
 	if e.producer, err = tasks.NewClient(e.prodRedis.Client, tasks.ClientConfig{Tenants: e.tenants}); err != nil {
+		return nil, err
+	}
+	if e.fair, err = tenancy.New(tenancy.Config{Redis: e.prodRedis.Client, Tenants: e.tenants}); err != nil {
+		return nil, err
+	}
+	if e.fairProducer, err = tasks.NewClient(e.prodRedis.Client, tasks.ClientConfig{Tenants: e.tenants, Hold: e.fair}); err != nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -205,7 +216,7 @@ func (e *env) queue() string { return fmt.Sprintf("bench-%s-%d", e.run, e.seq.Ad
 func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 	e.fake.SetFaults(vlenstest.Faults{LatencyMin: o.latency, LatencyMax: o.latency})
 	q := e.queue()
-	defer func() { _ = e.inspector.DeleteQueue(q, true) }()
+	defer e.dropQueue(q)
 	if err := e.prefill(ctx, q, o); err != nil {
 		return runResult{}, err
 	}
@@ -213,7 +224,10 @@ func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 	defer cancel()
 
 	c := &counter{want: int64(o.tasks), done: make(chan struct{})}
-	var srv *asynq.Server
+	var srv interface {
+		Start(asynq.Handler) error
+		Shutdown()
+	}
 	var h asynq.Handler
 	switch o.side {
 	case sideVlensq:
@@ -255,6 +269,12 @@ func (e *env) process(ctx context.Context, o runOpts) (runResult, error) {
 	return r, err
 }
 
+// dropQueue deletes q and whatever is held for it.
+func (e *env) dropQueue(q string) {
+	_ = e.inspector.DeleteQueue(q, true)
+	_ = e.fair.DropQueue(context.Background(), q)
+}
+
 // prefill enqueues the run's tasks through the producer client (the same
 // tasks for both sides).
 func (e *env) prefill(ctx context.Context, q string, o runOpts) error {
@@ -267,7 +287,11 @@ func (e *env) prefill(ctx context.Context, q string, o runOpts) error {
 		items[i] = tasks.BatchItem{Type: tasks.TypeOCRAML, Options: tasks.EnqueueOptions{Queue: q},
 			Payload: &tasks.Payload{Tenant: e.tenant.Name, IDNumber: "29001011234567", Name: name}}
 	}
-	for _, r := range e.producer.EnqueueBatch(ctx, items) {
+	producer := e.producer
+	if o.side == sideVlensq {
+		producer = e.fairProducer
+	}
+	for _, r := range producer.EnqueueBatch(ctx, items) {
 		if r.Err != nil {
 			return fmt.Errorf("bench: enqueue: %w", r.Err)
 		}

@@ -56,6 +56,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			err = r.retry(ctx)
 		case ScenarioInFlight:
 			err = r.inFlight(ctx)
+		case ScenarioFairness:
+			err = r.fairness(ctx)
 		}
 		if err != nil {
 			return r.report, fmt.Errorf("%s: %w", s, err)
@@ -85,6 +87,8 @@ func (r *runner) steps() int {
 			n += 2 * c.Repeat
 		case ScenarioInFlight:
 			n += 2
+		case ScenarioFairness:
+			n += len(c.FloodSizes) + 1
 		}
 	}
 	return n
@@ -210,7 +214,7 @@ func (r *runner) enqueue(ctx context.Context) error {
 				start := time.Now()
 				var err error
 				if (j+k)%2 == 0 {
-					_, err = r.producer.Enqueue(ctx, tasks.TypeOCRAML, p, tasks.EnqueueOptions{Queue: qv})
+					_, err = r.fairProducer.Enqueue(ctx, tasks.TypeOCRAML, p, tasks.EnqueueOptions{Queue: qv})
 					tv += time.Since(start)
 				} else {
 					_, err = aq.EnqueueContext(ctx, asynq.NewTask(tasks.TypeOCRAML, raw), opts(qb)...)
@@ -221,7 +225,8 @@ func (r *runner) enqueue(ctx context.Context) error {
 				}
 			}
 		}
-		_, _ = r.inspector.DeleteQueue(qv, true), r.inspector.DeleteQueue(qb, true)
+		r.dropQueue(qv)
+		r.dropQueue(qb)
 		vq, bare = append(vq, float64(n)/tv.Seconds()), append(bare, float64(n)/tb.Seconds())
 		r.step(fmt.Sprintf("enqueue %d/%d", i+1, r.cfg.Repeat))
 	}
@@ -241,7 +246,7 @@ func (r *runner) enqueue(ctx context.Context) error {
 		}
 		start := time.Now()
 		if s == sideVlensq {
-			for _, res := range r.producer.EnqueueBatch(ctx, items) {
+			for _, res := range r.fairProducer.EnqueueBatch(ctx, items) {
 				if res.Err != nil {
 					return res.Err
 				}
@@ -253,7 +258,7 @@ func (r *runner) enqueue(ctx context.Context) error {
 			}
 			batchBare = float64(m) / time.Since(start).Seconds()
 		}
-		_ = r.inspector.DeleteQueue(q, true)
+		r.dropQueue(q)
 		r.step("enqueue batch " + string(s))
 	}
 	r.add(Row{Scenario: ScenarioEnqueue, Metric: fmt.Sprintf("EnqueueBatch of %d", m), Unit: "tasks/s", VlensQ: batchVQ, Bare: batchBare,

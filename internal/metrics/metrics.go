@@ -32,6 +32,12 @@ type Metrics struct {
 	DeadLetterTrims *prometheus.CounterVec   // reason
 	Callbacks       *prometheus.CounterVec   // result
 
+	// Fair dispatch (package tenancy).
+	TenantWait       *prometheus.HistogramVec // tenant
+	TenantDispatched *prometheus.CounterVec   // queue, tenant
+	TenantThrottled  *prometheus.CounterVec   // tenant
+	TenantEvents     *prometheus.CounterVec   // tenant, event
+
 	mu    sync.Mutex
 	codes map[int]struct{}
 }
@@ -84,9 +90,27 @@ func New() *Metrics {
 			Name: "vlensq_callbacks_total",
 			Help: "Callback deliveries by result.",
 		}, []string{"result"}),
+		TenantWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vlensq_tenant_wait_seconds",
+			Help:    "Time from when a task became due (enqueue, or a retry's due time) until it started, by tenant.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}, []string{"tenant"}),
+		TenantDispatched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_tenant_dispatched_total",
+			Help: "Tasks the fair dispatcher started, by queue and tenant.",
+		}, []string{"queue", "tenant"}),
+		TenantThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_tenant_throttled_seconds_total",
+			Help: "Time tenants with ready work waited for their own rate limit (sum of the waits the limiter asked for).",
+		}, []string{"tenant"}),
+		TenantEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vlensq_tenant_events_total",
+			Help: "Tenant pauses and resumes (event tenant_paused, tenant_resumed); breaker trips are the pauses by \"breaker\".",
+		}, []string{"tenant", "event"}),
 		codes: map[int]struct{}{},
 	}
 	m.Registry.MustRegister(
+		m.TenantWait, m.TenantDispatched, m.TenantThrottled, m.TenantEvents,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
 		m.TasksProcessed, m.TaskAttempts, m.TaskDuration, m.VlensCalls, m.TokenRefreshes,
 		m.RateLimitWaits, m.DeadLetters, m.UnknownCodes, m.DeadLetterTrims, m.Callbacks,

@@ -38,6 +38,7 @@ const (
 	DBConfig     = 10
 	DBBench      = 11
 	DBSpare      = 12
+	DBTenancy    = 13
 )
 
 var (

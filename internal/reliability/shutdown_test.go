@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/vlensq/vlensq/outcome"
+	"github.com/vlensq/vlensq/tenancy"
 )
 
 // Issue 7 §6: SIGTERM while Vlens calls are in flight. Calls that finish
@@ -25,9 +27,16 @@ func TestSIGTERMReturnsInFlightTasksToTheQueue(t *testing.T) {
 		if slow(i) {
 			return fmt.Sprintf("sandbox:delay:20s,ok#%s-%d", b.queue, i) // cut off, then succeeds on the re-run
 		}
-		return fmt.Sprintf("sandbox:delay:300ms,ok#%s-%d", b.queue, i) // finishes within the shutdown timeout
+		return fmt.Sprintf("sandbox:delay:1500ms,ok#%s-%d", b.queue, i) // finishes within the shutdown timeout (3 s)
 	})
-	w := b.worker(n, "VLENSQ_SHUTDOWN_TIMEOUT=2s")
+	// The tenant has succeeded recently, so its tasks run side by side at
+	// once (a tenant on trial runs one task until its first success).
+	states, err := tenancy.NewStates(tenancy.StatesConfig{Redis: b.rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states.Healthy(context.Background(), b.tenant.Name)
+	w := b.worker(n, "VLENSQ_SHUTDOWN_TIMEOUT=3s")
 	waitFor(t, 20*time.Second, "every task in flight", func() bool {
 		active, err := b.insp.ListActiveTasks(b.queue, asynq.PageSize(100))
 		return err == nil && len(active) == n
@@ -37,7 +46,7 @@ func TestSIGTERMReturnsInFlightTasksToTheQueue(t *testing.T) {
 		t.Errorf("worker exit code %d after SIGTERM, want 0\n%s", w.cmd.ProcessState.ExitCode(), tail(w.out.String(), 2000))
 	}
 	if took > 5*time.Second {
-		t.Errorf("worker took %v to stop, want about the 2 s shutdown timeout", took)
+		t.Errorf("worker took %v to stop, want about the 3 s shutdown timeout", took)
 	}
 
 	got := b.outcomes()

@@ -53,9 +53,12 @@ const (
 
 // Span names.
 const (
-	SpanProcess        = "vlensq.process"
-	SpanTokenRefresh   = "vlens.token_refresh"
-	SpanRateLimitWait  = "vlens.rate_limit_wait"
+	SpanProcess       = "vlensq.process"
+	SpanTokenRefresh  = "vlens.token_refresh"
+	SpanRateLimitWait = "vlens.rate_limit_wait"
+	// SpanFairWait is the time a task waited in its tenant's hold for its
+	// turn (package tenancy): from when it became due to the attempt.
+	SpanFairWait       = "vlensq.fair_wait"
 	SpanDeadLetter     = "vlensq.dead_letter.write"
 	SpanOutcomePublish = "vlensq.outcome.publish"
 	SpanRequeue        = "vlensq.requeue"
@@ -109,6 +112,20 @@ func End(span trace.Span, err error) {
 
 // Recording reports whether ctx carries a recording span.
 func Recording(ctx context.Context) bool { return trace.SpanFromContext(ctx).IsRecording() }
+
+// RecordWait records a finished wait from since to now as a child span
+// name of the span in ctx, with its length in AttrWaitMS. It costs nothing
+// when ctx is not traced.
+func RecordWait(ctx context.Context, name string, since time.Time, attrs ...attribute.KeyValue) {
+	parent := trace.SpanFromContext(ctx)
+	if !parent.IsRecording() {
+		return
+	}
+	now := time.Now()
+	attrs = append(attrs, AttrWaitMS.Int64(now.Sub(since).Milliseconds()))
+	_, span := parent.TracerProvider().Tracer(ScopeName).Start(ctx, name, trace.WithTimestamp(since), trace.WithAttributes(attrs...))
+	span.End(trace.WithTimestamp(now))
+}
 
 // IDs returns the trace id and the W3C traceparent of the span in ctx, or
 // empty strings when there is none.

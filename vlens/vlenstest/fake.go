@@ -49,6 +49,9 @@ type tenantState struct {
 	cfg   vlens.Tenant
 	key   string // lower-case name
 	users map[string]*endUser
+	// accountCode, when set, is the account-level error every API call of
+	// the tenant gets (see SetAccountError).
+	accountCode int
 }
 
 type endUser struct {
@@ -116,6 +119,35 @@ func (f *Fake) AddTenant(t vlens.Tenant) {
 	}
 	ts.cfg = t
 	f.byKey[t.APIKey] = ts
+}
+
+// SetAccountError makes every API call of tenant (logins and token
+// refreshes aside) answer HTTP 200 with the account-level error code, e.g.
+// 4002 "bundle balance exhausted", as Vlens does when the tenant's bundle
+// runs out; 0 restores normal answers. It panics on an unknown tenant.
+func (f *Fake) SetAccountError(tenant string, code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ts := f.tenants[strings.ToLower(tenant)]
+	if ts == nil {
+		panic("vlenstest: SetAccountError: unknown tenant " + tenant)
+	}
+	ts.accountCode = code
+}
+
+// accountError answers a call of a tenant whose account is broken (see
+// SetAccountError).
+func (f *Fake) accountError(c *call) *response {
+	if c.tenant == nil || c.ep.auth == authKeyOnly {
+		return nil
+	}
+	f.mu.Lock()
+	code := c.tenant.accountCode
+	f.mu.Unlock()
+	if code == 0 {
+		return nil
+	}
+	return failure(http.StatusOK, code, codeMessage(code))
 }
 
 // SetFaults replaces the random faults. A non-zero fs.Seed reseeds the
@@ -213,6 +245,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}}
 	defer f.record(c)
 	if resp := f.prepare(c); resp != nil {
+		f.write(c, resp)
+		return
+	}
+	if resp := f.accountError(c); resp != nil {
 		f.write(c, resp)
 		return
 	}
