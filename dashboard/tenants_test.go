@@ -393,3 +393,23 @@ func TestCollectorReportsTenants(t *testing.T) {
 		}
 	}
 }
+
+func TestTenantsWithoutATenantsFile(t *testing.T) {
+	b := setup(t)
+	tb := &tenantsBundle{testBundle: b, busy: unique("busy")}
+	var err error
+	if tb.states, err = tenancy.NewStates(tenancy.StatesConfig{Redis: b.rdb}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tb.states.Resume(context.Background(), tb.busy, "test") })
+	tb.hold(tb.busy, 1)
+	row := tenantRowOf(t, tb.get("/tenants/", http.StatusOK), tb.busy)
+	rps, rpm := vlens.Limits(vlens.Tenant{})
+	if want := fmt.Sprintf("%d/s, %d/min", rps, rpm); !strings.Contains(row, want) || !strings.Contains(row, `class="num backlog">1<`) {
+		t.Errorf("a tenant known only by its held task shows no backlog or default rate %q:\n%s", want, row)
+	}
+	tb.postJSON("/api/tenants/"+tb.busy+"/pause", nil, http.StatusOK)
+	if _, paused, _ := tb.states.Get(context.Background(), tb.busy); !paused {
+		t.Error("pause without a tenants file did not pause")
+	}
+}
