@@ -51,9 +51,10 @@ const cspWatch = `window.__csp = []; document.addEventListener("securitypolicyvi
 
 // TestBrowser drives the dashboard in headless chromium against a real
 // worker and the fake Vlens: sign in, filter the dead letters, open one,
-// copy its ticket, requeue it and see the task succeed, then check that
+// copy its ticket, requeue it and see the task succeed, pause and resume
+// the tenant on the tenants page (with the banner), then check that
 // Asynqmon shows payloads redacted. With VLENSQ_SCREENSHOTS=dir it saves
-// screenshots of the list, the record and Asynqmon there.
+// screenshots of the list, the record, the tenants page and Asynqmon there.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	chrome := findChrome(t)
@@ -106,7 +107,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, err := New(Config{Redis: r, DLQ: a.DLQ, Requeue: a.RequeueFunc(), Users: map[string]string{testUser: aliceHash(t)}})
+	d, err := New(Config{Redis: r, DLQ: a.DLQ, Requeue: a.RequeueFunc(), Users: map[string]string{testUser: aliceHash(t)}, Tenants: ts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,6 +285,24 @@ func TestBrowser(t *testing.T) {
 		follow("reload", chromedp.Reload())
 	}
 	screenshot("dlq-record.png")
+
+	// Pause the tenant on the tenants page: the banner names it on every
+	// page until it is resumed.
+	row := `tr[id="tenant-` + bank.Name + `"]`
+	follow("open the tenants page", chromedp.Navigate(base+"/tenants/"))
+	do("type a reason", chromedp.SendKeys(chromedp.CSS(row+` input[name="reason"]`), "balance check"))
+	follow("pause", chromedp.Click(chromedp.CSS(row+" button.pause")))
+	do("see the banner", chromedp.WaitVisible(chromedp.ID("paused-banner")))
+	if s := text("#paused-banner"); !strings.Contains(s, bank.Name) || !strings.Contains(s, "dashboard:"+testUser) || !strings.Contains(s, "balance check") {
+		t.Errorf("banner after the pause: %q", s)
+	}
+	if s := text(row + " td.cause"); !strings.Contains(s, "balance check") {
+		t.Errorf("cause cell after the pause: %q", s)
+	}
+	screenshot("tenants.png")
+	noCSPViolations("tenants page")
+	follow("resume", chromedp.Click(chromedp.CSS(row+" button.resume")))
+	do("see the pause button again", chromedp.WaitVisible(chromedp.CSS(row+" button.pause")))
 
 	// Asynqmon shows the idle task's payload redacted.
 	do("open asynqmon", chromedp.Navigate(base+"/monitoring/queues/"+idle+"/tasks/"+pending.ID))

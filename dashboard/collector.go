@@ -13,6 +13,7 @@ import (
 
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/tenancy"
 )
 
 // QueueStates are the values of the "state" label of vlensq_queue_size.
@@ -34,7 +35,21 @@ type Collector struct {
 	up, queueSize, queueLatency, queueMemory, queuePaused, processed, failed *prometheus.Desc
 	dlqTotal, dlqExhausted, dlqOldest                                        *prometheus.Desc
 	dlqCategory, dlqClass, dlqType, dlqTenant, dlqCode                       *prometheus.Desc
+
+	tenants                                                               TenantLister
+	tenantBacklog, tenantReady, tenantRunning, tenantPaused, tenantOldest *prometheus.Desc
 }
+
+// TenantLister lists the tenants with their state and backlog; a
+// *tenancy.Scheduler is one.
+type TenantLister interface {
+	List(ctx context.Context) ([]tenancy.Status, error)
+}
+
+// SetTenants makes the collector report the per-tenant metrics
+// (vlensq_tenant_backlog and the rest) from l at every scrape. Call it
+// before the collector is registered.
+func (c *Collector) SetTenants(l TenantLister) { c.tenants = l }
 
 // NewCollector returns a collector over insp and dlq; each scrape takes at
 // most timeout (ScrapeTimeoutDefault when 0). log receives scrape failures.
@@ -44,7 +59,7 @@ func NewCollector(insp *asynq.Inspector, dlq *deadletter.Store, timeout time.Dur
 	}
 	return &Collector{
 		insp: insp, dlq: dlq, timeout: cmp.Or(timeout, ScrapeTimeoutDefault), log: log,
-		up:           d("vlensq_collector_up", "1 when the last scrape of the source (queues, dead_letters) succeeded, else 0.", "source"),
+		up:           d("vlensq_collector_up", "1 when the last scrape of the source (queues, dead_letters, tenants) succeeded, else 0.", "source"),
 		queueSize:    d("vlensq_queue_size", "Tasks in an asynq queue by state.", "queue", "state"),
 		queueLatency: d("vlensq_queue_latency_seconds", "Age of the oldest pending task of the queue.", "queue"),
 		queueMemory:  d("vlensq_queue_memory_usage_bytes", "Approximate Redis memory used by the queue and its tasks (sampled).", "queue"),
@@ -59,6 +74,12 @@ func NewCollector(insp *asynq.Inspector, dlq *deadletter.Store, timeout time.Dur
 		dlqType:      d("vlensq_dead_letter_records_by_type", "Dead-letter records by task type.", "type"),
 		dlqTenant:    d("vlensq_dead_letter_records_by_tenant", "Dead-letter records by tenant.", "tenant"),
 		dlqCode:      d("vlensq_dead_letter_records_by_code", "Dead-letter records by Vlens error code (0: none; capped, the rest is \"other\").", "code"),
+
+		tenantBacklog: d("vlensq_tenant_backlog", "Held tasks of the tenant in all queues: waiting for their turn, their retry time or the end of a pause.", "tenant"),
+		tenantReady:   d("vlensq_tenant_ready", "Held tasks of the tenant that are due now.", "tenant"),
+		tenantRunning: d("vlensq_tenant_running", "Tasks of the tenant being processed now (asynq's active tasks).", "tenant"),
+		tenantPaused:  d("vlensq_tenant_paused", "1 when the tenant is paused (by hand or by the circuit breaker), else 0.", "tenant"),
+		tenantOldest:  d("vlensq_tenant_oldest_waiting_seconds", "How long the tenant's oldest held task has been due (0 when none is).", "tenant"),
 	}
 }
 
@@ -67,19 +88,26 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.up, c.queueSize, c.queueLatency, c.queueMemory, c.queuePaused, c.processed, c.failed,
 		c.dlqTotal, c.dlqExhausted, c.dlqOldest, c.dlqCategory, c.dlqClass, c.dlqType, c.dlqTenant, c.dlqCode,
+		c.tenantBacklog, c.tenantReady, c.tenantRunning, c.tenantPaused, c.tenantOldest,
 	} {
 		ch <- d
 	}
 }
 
-// Collect implements prometheus.Collector. A source that fails or takes
-// longer than the timeout reports vlensq_collector_up 0 and no values;
-// the other source is still reported.
+// Collect implements prometheus.Collector. A source (queues, dead_letters,
+// tenants) that fails or takes longer than the timeout reports
+// vlensq_collector_up 0 and no values; the other sources are still
+// reported.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	queues := make(chan []*asynq.QueueInfo, 1)
 	go func() { queues <- c.queueInfos() }()
+	var tenants chan []tenancy.Status
+	if c.tenants != nil {
+		tenants = make(chan []tenancy.Status, 1)
+		go func() { tenants <- c.tenantList(ctx) }()
+	}
 	stats, err := c.dlq.Stats(ctx)
 	c.emitUp(ch, "dead_letters", err == nil)
 	if err == nil {
@@ -96,6 +124,47 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	case <-ctx.Done():
 		c.log.Error().Dur("timeout", c.timeout).Msg("dashboard: metrics: reading queue stats timed out")
 		c.emitUp(ch, "queues", false)
+	}
+	if tenants == nil {
+		return
+	}
+	select {
+	case list := <-tenants:
+		c.emitUp(ch, "tenants", list != nil)
+		c.collectTenants(ch, list, time.Now())
+	case <-ctx.Done():
+		c.log.Error().Dur("timeout", c.timeout).Msg("dashboard: metrics: reading tenants timed out")
+		c.emitUp(ch, "tenants", false)
+	}
+}
+
+// tenantList lists the tenants; nil on failure.
+func (c *Collector) tenantList(ctx context.Context) []tenancy.Status {
+	list, err := c.tenants.List(ctx)
+	if err != nil {
+		c.log.Error().Err(err).Msg("dashboard: metrics: list tenants")
+		return nil
+	}
+	if list == nil {
+		list = []tenancy.Status{}
+	}
+	return list
+}
+
+func (c *Collector) collectTenants(ch chan<- prometheus.Metric, list []tenancy.Status, now time.Time) {
+	for _, st := range list {
+		paused, oldest := 0.0, 0.0
+		if st.Pause != nil {
+			paused = 1
+		}
+		if !st.OldestWaiting.IsZero() && st.OldestWaiting.Before(now) {
+			oldest = now.Sub(st.OldestWaiting).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(c.tenantBacklog, prometheus.GaugeValue, float64(st.Backlog), st.Tenant)
+		ch <- prometheus.MustNewConstMetric(c.tenantReady, prometheus.GaugeValue, float64(st.Ready), st.Tenant)
+		ch <- prometheus.MustNewConstMetric(c.tenantRunning, prometheus.GaugeValue, float64(st.Running), st.Tenant)
+		ch <- prometheus.MustNewConstMetric(c.tenantPaused, prometheus.GaugeValue, paused, st.Tenant)
+		ch <- prometheus.MustNewConstMetric(c.tenantOldest, prometheus.GaugeValue, oldest, st.Tenant)
 	}
 }
 

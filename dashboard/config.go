@@ -13,6 +13,7 @@ import (
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/internal/config"
 	"github.com/vlensq/vlensq/internal/metrics"
+	"github.com/vlensq/vlensq/vlens"
 )
 
 // Defaults of Config.
@@ -51,6 +52,14 @@ type Config struct {
 	// Requeue puts a dead-letter record back on its queue. Required unless
 	// ReadOnly.
 	Requeue RequeueFunc
+	// Tenants names the configured tenants and gives their rate limits and
+	// weights (the tenants file; a *vlens.TenantSet). The tenants page and
+	// /api/tenants list every tenant it names, and pausing a tenant it does
+	// not name is refused with an error naming it. Default nil: the page
+	// lists the tenants that have held tasks or a pause, at the default
+	// rates and weight, and any name may be paused. The dashboard needs no
+	// Vlens credentials: it reads only the names, limits and weights.
+	Tenants vlens.TenantSource
 	// Metrics is the shared registry served at /metrics; the dashboard adds
 	// its Collector and auth-failure counter to it (and removes them at
 	// Close). Default: a new metrics.New().

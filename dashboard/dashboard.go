@@ -19,6 +19,7 @@ import (
 	"github.com/vlensq/vlensq/deadletter"
 	"github.com/vlensq/vlensq/internal/metrics"
 	"github.com/vlensq/vlensq/outcome"
+	"github.com/vlensq/vlensq/tenancy"
 )
 
 // Dashboard serves the dashboard. Create it with New, serve Handler, and
@@ -43,6 +44,13 @@ type Dashboard struct {
 	insp          *asynq.Inspector
 	outcomes      *outcome.Publisher
 	pages         *pages
+	// fair lists tenants; states pauses and resumes them (built from
+	// Redis and Config.Tenants alone).
+	fair   *tenancy.Scheduler
+	states *tenancy.States
+	// tenantEvents counts pauses and resumes made here (the worker metric
+	// vlensq_tenant_events_total); nil without Config.Metrics.
+	tenantEvents *prometheus.CounterVec
 
 	registry     *prometheus.Registry
 	collector    *Collector
@@ -81,7 +89,11 @@ func New(cfg Config) (*Dashboard, error) {
 	d.registry = m.Registry
 	d.insp = asynq.NewInspectorFromRedisClient(d.rdb)
 	d.outcomes = outcome.NewPublisher(d.rdb, nil, outcome.Config{})
+	if err := d.tenancy(m); err != nil {
+		return nil, err
+	}
 	d.collector = NewCollector(d.insp, d.dlq, cfg.ScrapeTimeout, d.log)
+	d.collector.SetTenants(d.fair)
 	d.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vlensq_dashboard_auth_failures_total",
 		Help: "Dashboard requests refused for bad credentials, by method (bearer, basic, other, session, login).",
@@ -140,6 +152,16 @@ func (d *Dashboard) routes() http.Handler {
 	mux.Handle("GET /dlq/purge", auth(d.purgePage))
 	mux.Handle("POST /dlq/purge", auth(d.purgeSubmit))
 	mux.Handle("GET /dlq/{id}", auth(d.recordPage))
+
+	mux.Handle("GET /tenants", auth(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/tenants/", http.StatusMovedPermanently)
+	}))
+	mux.Handle("GET /tenants/{$}", auth(d.tenantsPage))
+	mux.Handle("POST /tenants/{name}/pause", auth(d.tenantPauseSubmit))
+	mux.Handle("POST /tenants/{name}/resume", auth(d.tenantResumeSubmit))
+	mux.Handle("GET /api/tenants", auth(d.apiTenants))
+	mux.Handle("POST /api/tenants/{name}/pause", auth(d.apiTenantPause))
+	mux.Handle("POST /api/tenants/{name}/resume", auth(d.apiTenantResume))
 
 	mux.Handle("GET /api/dlq", auth(d.apiList))
 	mux.Handle("GET /api/dlq/stats", auth(d.apiStats))

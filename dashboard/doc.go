@@ -12,6 +12,9 @@
 //	/dlq/purge            purge with a dry-run confirmation step
 //	/api/dlq              JSON: list (filters + cursor), stats, export,
 //	                      {id}, {id}/ticket, POST requeue, POST purge
+//	/tenants/             tenants: state, backlog, rate, oldest waiting task,
+//	                      pause cause; POST {name}/pause and {name}/resume
+//	/api/tenants          JSON: list, POST {name}/pause, POST {name}/resume
 //	/metrics              the shared registry plus the queue collector
 //	/login, /logout       browser sign-in (session cookie)
 //	/healthz, /readyz     process up; Redis reachable (no authentication)
@@ -39,11 +42,22 @@
 // inline styles. Asynqmon's error_message fields, which it cannot format,
 // are redacted on the way out.
 //
+// # Tenants
+//
+// Every signed-in page carries a banner naming the paused tenants and why
+// (one HGETALL per page). Pause and resume from the tenants page or the
+// API are recorded as "dashboard:<user>", kept in the tenant history and
+// published on the outcome stream, like `vlensq tenants pause|resume`.
+// The dashboard builds its tenancy.Scheduler and tenancy.States from Redis
+// and Config.Tenants alone; it makes no Vlens call.
+//
 // # Metrics
 //
 // [Collector] is a prometheus.Collector over asynq's Inspector and the
 // dead-letter store: queue sizes by state, latency, processed and failed
-// totals, and dead-letter counts. Its labels are queue names and the fixed
-// dead-letter dimensions, never payload values. deploy/grafana/vlensq.json
+// totals, dead-letter counts and, per tenant, held, ready and running tasks,
+// the paused flag and the oldest waiting task's age. Its labels are queue
+// names, the fixed dead-letter dimensions and tenant names, never payload
+// values. deploy/grafana/vlensq.json
 // charts these and the worker metrics of internal/metrics.
 package dashboard

@@ -84,6 +84,7 @@ func TestGrafanaDashboardUsesRealMetrics(t *testing.T) {
 	for _, want := range []string{
 		"vlensq_queue_size", "vlensq_queue_latency_seconds", "vlensq_queue_processed_total", "vlensq_queue_failed_total",
 		"vlensq_dead_letter_records", "vlensq_tasks_processed_total", "vlensq_task_duration_seconds", "vlensq_dead_letters_total",
+		"vlensq_tenant_backlog", "vlensq_tenant_ready", "vlensq_tenant_running", "vlensq_tenant_paused", "vlensq_tenant_oldest_waiting_seconds", "vlensq_tenant_events_total",
 	} {
 		if !used[want] {
 			t.Errorf("the Grafana dashboard does not chart %s", want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -33,7 +34,7 @@ func staticHandler() http.Handler {
 
 // pageNames are the page templates; each defines "content" and is rendered
 // inside templates/layout.html.
-var pageNames = []string{"list", "record", "requeue", "purge", "login", "error"}
+var pageNames = []string{"list", "record", "requeue", "purge", "tenants", "login", "error"}
 
 // pages holds the parsed page templates.
 type pages struct {
@@ -44,6 +45,7 @@ var templateFuncs = template.FuncMap{
 	"utc":      formatUTC,
 	"pretty":   prettyBody,
 	"truncate": truncate,
+	"path":     url.PathEscape,
 }
 
 func parsePages() (*pages, error) {
@@ -69,6 +71,10 @@ type pageBase struct {
 	SignedIn bool
 	ReadOnly bool
 	CSRF     string
+	// Paused are the paused tenants the banner names (signed-in pages
+	// only), PausedMore how many more there are.
+	Paused     []pausedBanner
+	PausedMore int
 }
 
 // base fills the layout data for a page answering r.
@@ -78,6 +84,7 @@ func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title string) p
 	if p != nil {
 		b.User = p.user
 		b.SignedIn = p.method == methodSession
+		b.Paused, b.PausedMore = d.pausedBanners(r.Context())
 	}
 	return b
 }

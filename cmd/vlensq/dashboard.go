@@ -40,6 +40,8 @@ func newDashboardCmd(g *globals) *cobra.Command {
   /monitoring/   Asynqmon (task payloads and results redacted)
   /dlq/          dead letters: filter, read, copy the Vlens support ticket, export, requeue, purge
   /api/dlq       the same as JSON
+  /tenants/      tenants: state, backlog, rate, oldest waiting task, pause cause; pause and resume
+  /api/tenants   the same as JSON
   /metrics       queue sizes, latency, processed/failed totals, dead-letter counts
   /healthz, /readyz   without authentication
 
@@ -56,7 +58,7 @@ secret: a requeue checks the tenant against the tenants registry the workers pub
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", env("VLENSQ_DASHBOARD_ADDR", ":8080"), "listen address (env VLENSQ_DASHBOARD_ADDR)")
-	f.BoolVar(&o.readOnly, "read-only", os.Getenv("VLENSQ_DASHBOARD_READ_ONLY") == "true", "disable requeue, purge and Asynqmon's write actions (env VLENSQ_DASHBOARD_READ_ONLY=true)")
+	f.BoolVar(&o.readOnly, "read-only", os.Getenv("VLENSQ_DASHBOARD_READ_ONLY") == "true", "disable requeue, purge, tenant pause/resume and Asynqmon's write actions (env VLENSQ_DASHBOARD_READ_ONLY=true)")
 	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve without authentication; only with a loopback --addr such as 127.0.0.1:8080")
 	f.DurationVar(&o.sessionTTL, "session-ttl", envDuration("VLENSQ_DASHBOARD_SESSION_TTL", dashboard.SessionTTLDefault), "lifetime of a browser session (env VLENSQ_DASHBOARD_SESSION_TTL)")
 	f.Float64Var(&o.requeueRate, "requeue-rate", envFloat("VLENSQ_DASHBOARD_REQUEUE_RATE", dashboard.RequeueRateDefault), "requeues per second (env VLENSQ_DASHBOARD_REQUEUE_RATE)")
@@ -90,7 +92,7 @@ func runDashboard(ctx context.Context, g *globals, o *dashboardOpts) error {
 	defer p.Close()
 	log := p.log
 	d, err := dashboard.New(dashboard.Config{
-		Redis: p.Redis, DLQ: p.DLQ, Requeue: p.RequeueFunc(), Metrics: m,
+		Redis: p.Redis, DLQ: p.DLQ, Requeue: p.RequeueFunc(), Metrics: m, Tenants: p.Directory,
 		Token: token, Users: users, InsecureNoAuth: o.insecureNoAuth, ReadOnly: o.readOnly,
 		SessionKey: sessionKey, SessionTTL: o.sessionTTL, RequeueRate: o.requeueRate, MaxBulk: o.maxBulk,
 		Logger: &log,
@@ -119,7 +121,7 @@ func runDashboard(ctx context.Context, g *globals, o *dashboardOpts) error {
 	url := "http://" + displayAddr(ln.Addr())
 	log.Info().Str("url", url).Str("redis", p.Redis.Display).Bool("read_only", o.readOnly).
 		Bool("token", token != "").Int("users", len(users)).Msg("dashboard listening")
-	fmt.Fprintf(g.stdout, "vlensq dashboard on %s/ (dead letters at /dlq/, Asynqmon at /monitoring/, metrics at /metrics)\n", url)
+	fmt.Fprintf(g.stdout, "vlensq dashboard on %s/ (dead letters at /dlq/, tenants at /tenants/, Asynqmon at /monitoring/, metrics at /metrics)\n", url)
 
 	select {
 	case err := <-served:

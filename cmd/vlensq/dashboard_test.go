@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -90,6 +91,8 @@ var listening = regexp.MustCompile(`vlensq dashboard on (http://[^/ ]+)/`)
 
 func TestDashboardCommandServesAndStops(t *testing.T) {
 	const token = "cmd-test-token-0123456789"
+	// The dashboard knows the tenants from the registry the workers publish.
+	publishDemoTenants(t)
 	t.Setenv("VLENSQ_DASHBOARD_TOKEN", token)
 	t.Setenv("VLENSQ_DASHBOARD_USERS", "")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -138,6 +141,23 @@ func TestDashboardCommandServesAndStops(t *testing.T) {
 	} {
 		if got := get(c.path, c.tok); got != c.want {
 			t.Errorf("GET %s (token %v) = %d, want %d", c.path, c.tok != "", got, c.want)
+		}
+	}
+	// The tenants page knows the tenants file (and no secret of it).
+	r, _ := http.NewRequest(http.MethodGet, base+"/api/tenants", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, tn := range vlenstest.DemoTenants() {
+		if !strings.Contains(string(body), `"tenant":"`+tn.Name+`"`) {
+			t.Errorf("GET /api/tenants does not list %s: %s", tn.Name, body)
+		}
+		if strings.Contains(string(body), tn.APIKey) || strings.Contains(string(body), tn.Password) {
+			t.Errorf("GET /api/tenants shows a secret of %s", tn.Name)
 		}
 	}
 	if strings.Contains(errb.String(), token) {

@@ -243,7 +243,7 @@ func demoDashboard(a *app.App, m *metrics.Metrics, log *zerolog.Logger, addr str
 		return "", "", nil, err
 	}
 	token = hex.EncodeToString(b)
-	d, err := dashboard.New(dashboard.Config{Redis: a.Redis, DLQ: a.DLQ, Requeue: a.RequeueFunc(), Metrics: m, Token: token, Logger: log})
+	d, err := dashboard.New(dashboard.Config{Redis: a.Redis, DLQ: a.DLQ, Requeue: a.RequeueFunc(), Metrics: m, Token: token, Logger: log, Tenants: a.Directory})
 	if err != nil {
 		return "", "", nil, err
 	}

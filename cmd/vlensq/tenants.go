@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -78,28 +77,7 @@ func pauseCause(p *tenancy.Pause) string {
 	if p == nil {
 		return ""
 	}
-	at := p.At.UTC().Format(time.RFC3339)
-	if p.Cause != nil {
-		s := "breaker: " + p.Cause.Category
-		if p.Cause.Code != 0 {
-			s += " code " + strconv.Itoa(p.Cause.Code)
-		}
-		if p.Cause.Message != "" {
-			s += " " + strconv.Quote(p.Cause.Message)
-		}
-		if p.Cause.DeadLetterID != "" {
-			s += " (dead letter " + p.Cause.DeadLetterID + ")"
-		}
-		if !p.NextProbe.IsZero() {
-			s += fmt.Sprintf("; probe %d at %s", p.Probes+1, p.NextProbe.UTC().Format(time.RFC3339))
-		}
-		return s + " since " + at
-	}
-	s := "by " + p.By + " at " + at
-	if p.Reason != "" {
-		s += ": " + p.Reason
-	}
-	return s
+	return p.Describe()
 }
 
 func newTenantsPauseCmd(g *globals) *cobra.Command {
