@@ -324,3 +324,24 @@ func waitStarted(t *testing.T, started <-chan string, tenant string, n int) {
 		}
 	}
 }
+
+// runFor runs a dispatcher over b's queue until done holds.
+func (b *testBundle) runFor(tb testing.TB, slots *tenancy.Slots, done func() bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = b.sched.Run(ctx, map[string]int{b.queue: 1}, slots)
+	}()
+	deadline := time.Now().Add(5 * time.Minute)
+	for !done() {
+		if time.Now().After(deadline) {
+			cancel()
+			<-stopped
+			tb.Fatal("dispatch did not finish within 5 minutes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-stopped
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/vlensq/vlensq/internal/app"
 	"github.com/vlensq/vlensq/internal/metrics"
 	"github.com/vlensq/vlensq/outcome"
+	"github.com/vlensq/vlensq/tenancy"
 	"github.com/vlensq/vlensq/vlens"
 )
 
@@ -38,6 +39,7 @@ type workerOpts struct {
 	callbackPrivate bool
 	callbackHTTP    bool
 	outcomeMaxAge   time.Duration
+	breaker         tenancy.BreakerConfig
 	resultFull      bool
 	resultFields    string
 	rateLimitWait   time.Duration
@@ -75,6 +77,9 @@ requeues find them, and refreshes that every minute.`,
 	f.StringVar(&o.callbackSecret, "callback-secret", "", "HMAC key to sign callback bodies (prefer env VLENSQ_CALLBACK_SECRET)")
 	f.BoolVar(&o.callbackPrivate, "callback-allow-private", os.Getenv("VLENSQ_CALLBACK_ALLOW_PRIVATE") == "true", "allow callback URLs on loopback, private and link-local addresses (env VLENSQ_CALLBACK_ALLOW_PRIVATE=true)")
 	f.BoolVar(&o.callbackHTTP, "callback-allow-http", os.Getenv("VLENSQ_CALLBACK_ALLOW_HTTP") == "true", "allow plain http callback URLs; https only by default (env VLENSQ_CALLBACK_ALLOW_HTTP=true)")
+	f.DurationVar(&o.breaker.ProbeInterval, "breaker-probe-interval", envDuration("VLENSQ_BREAKER_PROBE_INTERVAL", tenancy.ProbeIntervalDefault), "wait before the first probe of a tenant paused by its circuit breaker; doubles after each failed probe (env VLENSQ_BREAKER_PROBE_INTERVAL)")
+	f.DurationVar(&o.breaker.ProbeMax, "breaker-probe-max", envDuration("VLENSQ_BREAKER_PROBE_MAX", tenancy.ProbeMaxDefault), "longest wait between two probes (env VLENSQ_BREAKER_PROBE_MAX)")
+	f.DurationVar(&o.breaker.HealthyFor, "tenant-healthy-for", envDuration("VLENSQ_TENANT_HEALTHY_FOR", tenancy.HealthyForDefault), "a tenant without a success for this long runs one task at a time until one succeeds, so a broken account costs one call; negative turns this off (env VLENSQ_TENANT_HEALTHY_FOR)")
 	f.DurationVar(&o.outcomeMaxAge, "outcome-max-age", envDuration("VLENSQ_OUTCOME_MAX_AGE", outcome.MaxAgeDefault), "drop outcome stream entries older than this; negative keeps them whatever their age (env VLENSQ_OUTCOME_MAX_AGE)")
 	f.BoolVar(&o.resultFull, "result-full", os.Getenv("VLENSQ_RESULT_FULL") == "true", "keep every data field Vlens returned in a success's result, not only the per-type allow-list (env VLENSQ_RESULT_FULL=true)")
 	f.StringVar(&o.resultFields, "result-fields", env("VLENSQ_RESULT_FIELDS", ""), "per-type allow-list of result data fields, 'type=field|field;type=field' (env VLENSQ_RESULT_FIELDS)")
@@ -127,6 +132,7 @@ func runWorker(ctx context.Context, g *globals, o *workerOpts) error {
 		Callbacks:   outcome.CallbackConfig{AllowPrivate: o.callbackPrivate, AllowHTTP: o.callbackHTTP},
 		Outcomes:    outcome.Config{MaxAge: o.outcomeMaxAge},
 		Results:     handlers.ResultPolicy{Full: o.resultFull, Fields: fields},
+		Breaker:     o.breaker,
 	}, tenantsWithSecrets)
 	if err != nil {
 		return err
