@@ -36,12 +36,7 @@ func newTenantsListCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "Each tenant: state (running | paused + cause), backlog, running, rate, oldest waiting task",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
+		RunE: withTenants(g, func(cmd *cobra.Command, p *process, _ []string) error {
 			list, err := p.Fair.List(cmd.Context())
 			if err != nil {
 				return err
@@ -52,7 +47,7 @@ func newTenantsListCmd(g *globals) *cobra.Command {
 				return enc.Encode(list)
 			}
 			return writeTenants(g, list, time.Now())
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
@@ -86,18 +81,13 @@ func newTenantsPauseCmd(g *globals) *cobra.Command {
 		Use:   "pause NAME [--reason TEXT]",
 		Short: "Pause a tenant: its tasks wait (no Vlens call, no attempt spent, no dead letter)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
+		RunE: withTenants(g, func(cmd *cobra.Command, p *process, args []string) error {
 			if _, err := p.States.Pause(cmd.Context(), args[0], operator(by), reason); err != nil {
 				return tenantErr(err)
 			}
 			fmt.Fprintf(g.stdout, "tenant %s paused; its tasks wait until `vlensq tenants resume %s`\n", args[0], args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the pause and shown by tenants list and the dashboard")
 	cmd.Flags().StringVar(&by, "by", "", "who pauses (default: $USER)")
@@ -110,21 +100,29 @@ func newTenantsResumeCmd(g *globals) *cobra.Command {
 		Use:   "resume NAME",
 		Short: "Resume a paused tenant: its backlog runs again at its normal rate and fair share",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
+		RunE: withTenants(g, func(cmd *cobra.Command, p *process, args []string) error {
 			if err := p.States.Resume(cmd.Context(), args[0], operator(by)); err != nil {
 				return tenantErr(err)
 			}
 			fmt.Fprintf(g.stdout, "tenant %s resumed\n", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&by, "by", "", "who resumes (default: $USER)")
 	return cmd
+}
+
+// withTenants runs fn with a process that knows the tenants from the
+// registry the workers publish: the tenants commands need Redis only.
+func withTenants(g *globals, fn func(cmd *cobra.Command, p *process, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		p, err := g.open(cmd.Context(), app.Options{}, tenantsRegistry)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		return fn(cmd, p, args)
+	}
 }
 
 // operator is who runs the command, for the pause record.
