@@ -54,11 +54,25 @@ func (s *Scheduler) Run(ctx context.Context, queues map[string]int, slots *Slots
 	if len(queues) == 0 {
 		return fmt.Errorf("tenancy: Run needs at least one queue")
 	}
+	prefetch := s.cfg.Prefetch
+	switch {
+	case prefetch == 0:
+		prefetch = int(slots.size)
+	case prefetch < 0:
+		prefetch = 0
+	}
+	// A freed slot triggers a round only once a quarter of the slots are
+	// free (or at the next tick): the prefetched tasks keep the others busy
+	// meanwhile, and a busy process does not plan a round per task.
+	refill := max(1, int(slots.size)/4)
+	if prefetch == 0 {
+		refill = 1
+	}
 	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
 	failing := false
 	for {
-		err := s.round(ctx, queues, slots)
+		err := s.round(ctx, queues, slots, prefetch)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			s.log.Error().Err(err).Msg("dispatch failed; retrying every tick")
@@ -67,19 +81,23 @@ func (s *Scheduler) Run(ctx context.Context, queues map[string]int, slots *Slots
 			s.log.Info().Msg("dispatch works again")
 			failing = false
 		}
+	wait:
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		case <-slots.freed:
+			if slots.Free() < refill {
+				goto wait
+			}
 		}
 	}
 }
 
 // round fills this process's free slots (plus the prefetch) from the
 // tenants due now, across the queues in proportion to their weights.
-func (s *Scheduler) round(ctx context.Context, queues map[string]int, slots *Slots) error {
-	free := slots.Free() + s.cfg.Prefetch
+func (s *Scheduler) round(ctx context.Context, queues map[string]int, slots *Slots, prefetch int) error {
+	free := slots.Free() + prefetch
 	if free <= 0 {
 		return nil
 	}

@@ -23,11 +23,13 @@ const (
 	// appear (the producer holds first, then enqueues) before the entry is
 	// taken for the leftover of a producer that died in between.
 	StaleAfterDefault = time.Minute
-	// PrefetchDefault is how many tasks a dispatcher moves to pending beyond
-	// its process's free slots, so that a slot freed between two ticks finds
-	// work at once. It is also the most a newly arriving tenant can find in
-	// front of it.
-	PrefetchDefault = 2
+	// PrefetchDefault (0) makes a dispatcher keep as many tasks pending
+	// beyond its free slots as its process has slots: asynq's workers poll
+	// an empty queue only every 25-75 ms, so a slot freed between two polls
+	// must find work waiting, or 50 ms calls would leave slots idle a third
+	// of the time. It bounds what a newly arriving tenant can find ahead of
+	// it: one round of the process's slots, however large the backlogs.
+	PrefetchDefault = 0
 )
 
 // Limiter reserves calls against a tenant's Vlens rate limit, several at
@@ -63,8 +65,9 @@ type Config struct {
 	// StaleAfter is how long a hold entry may wait for its task before it is
 	// dropped as a producer's leftover. Default StaleAfterDefault.
 	StaleAfter time.Duration
-	// Prefetch is how many tasks a dispatcher moves beyond its free slots.
-	// Default PrefetchDefault; negative means none.
+	// Prefetch is how many tasks a dispatcher keeps pending beyond its free
+	// slots. Default PrefetchDefault: the process's slot count; negative
+	// means none.
 	Prefetch int
 	// Observer receives measurements.
 	Observer Observer
@@ -96,12 +99,7 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	cfg.Tick = cmp.Or(cfg.Tick, TickDefault)
 	cfg.StaleAfter = cmp.Or(cfg.StaleAfter, StaleAfterDefault)
-	switch {
-	case cfg.Prefetch == 0:
-		cfg.Prefetch = PrefetchDefault
-	case cfg.Prefetch < 0:
-		cfg.Prefetch = 0
-	}
+	cfg.Prefetch = max(cfg.Prefetch, -1) // -1: none; 0: the slot count (see Run)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
